@@ -1,0 +1,82 @@
+# Makefile for handle_market (PGXS).
+#
+#   make / make install      build and install the extension
+#   make installcheck        pg_regress and isolation tests against a server
+#   make test                everything, on a fresh machine (see README.md)
+#   make demo                the extension at work on a throw-away cluster
+#   make bench               benchmark ratios (bench/)
+#   make unit / make fuzz    core unit tests / libFuzzer smoke, no server
+
+EXTENSION = handle_market
+EXTVERSION = 1.0
+
+MODULE_big = handle_market
+CORE_SRCS = $(addprefix src/core/, utf8.c unicode_chars.c bidi_rule.c \
+	normalize.c confusable.c profiles.c icu_support.c)
+GLUE_SRCS = $(addprefix src/, handle_market.c handle_type.c \
+	handle_functions.c unicode_versions.c)
+OBJS = $(CORE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
+
+SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+
+REGRESS = handle_type handle_errors handle_index confusable_key \
+	check_handle unicode_versions
+REGRESS_OPTS = --load-extension=$(EXTENSION)
+ISOLATION = confusable_unique
+ISOLATION_OPTS = --inputdir=test --load-extension=$(EXTENSION)
+
+PG_CONFIG ?= pg_config
+
+ICU_CFLAGS := $(shell pkg-config --cflags icu-uc icu-i18n 2>/dev/null)
+ICU_LIBS := $(shell pkg-config --libs icu-uc icu-i18n 2>/dev/null)
+WARNINGS = -Wall -Wextra -Werror
+# PostgreSQL's headers are read as system headers, so that -Wextra judges
+# only our own code.
+PG_CPPFLAGS = -I$(srcdir)/src $(ICU_CFLAGS) \
+	-isystem $(shell $(PG_CONFIG) --includedir-server 2>/dev/null)
+PG_CFLAGS = $(WARNINGS)
+SHLIB_LINK = $(ICU_LIBS)
+
+EXTRA_CLEAN = test/unit/test_core test/fuzz/fuzz_handle test/fuzz/corpus.work \
+	results/ regression.diffs regression.out output_iso/ .deps-ok
+
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(PGXS),)
+include $(PGXS)
+endif
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $^ > $@
+
+.PHONY: test demo bench unit fuzz deps
+
+deps:
+	bash scripts/install_deps.sh
+
+test:
+	bash scripts/run_tests.sh
+
+demo:
+	bash scripts/demo.sh
+
+bench:
+	bash bench/run.sh
+
+UNIT_CC ?= gcc
+unit: test/unit/test_core
+	test/unit/test_core
+
+test/unit/test_core: test/unit/test_core.c $(CORE_SRCS) $(wildcard src/core/*.h)
+	$(UNIT_CC) -std=c11 -O1 -g $(WARNINGS) -fsanitize=address,undefined \
+		-o $@ test/unit/test_core.c $(CORE_SRCS) $(ICU_CFLAGS) $(ICU_LIBS)
+
+FUZZ_SECONDS ?= 30
+fuzz: test/fuzz/fuzz_handle
+	mkdir -p test/fuzz/corpus.work
+	test/fuzz/fuzz_handle -max_total_time=$(FUZZ_SECONDS) -max_len=512 \
+		-print_final_stats=1 test/fuzz/corpus.work test/fuzz/seeds
+
+test/fuzz/fuzz_handle: test/fuzz/fuzz_handle.c $(CORE_SRCS) $(wildcard src/core/*.h)
+	clang -std=c11 -O1 -g $(WARNINGS) -fsanitize=fuzzer,address,undefined \
+		-o $@ test/fuzz/fuzz_handle.c $(CORE_SRCS) $(ICU_CFLAGS) $(ICU_LIBS)

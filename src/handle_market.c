@@ -1,0 +1,49 @@
+/*
+ * src/handle_market.c
+ *	  Module magic, library initialization and encoding helpers.
+ */
+#include "handle_market.h"
+
+#include "mb/pg_wchar.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	hm_check_unicode_versions();
+}
+
+char *
+hm_to_utf8(const char *s, int len, int *outlen)
+{
+	char	   *r;
+
+	if (GetDatabaseEncoding() == PG_UTF8)
+	{
+		*outlen = len;
+		return (char *) s;
+	}
+	r = (char *) pg_do_encoding_conversion((unsigned char *) s, len,
+										   GetDatabaseEncoding(), PG_UTF8);
+	*outlen = (r == s) ? len : (int) strlen(r);
+	return r;
+}
+
+char *
+hm_from_utf8(const char *s, int len, int *outlen)
+{
+	char	   *r;
+
+	if (GetDatabaseEncoding() == PG_UTF8)
+	{
+		*outlen = len;
+		return (char *) s;
+	}
+	r = (char *) pg_do_encoding_conversion((unsigned char *) s, len,
+										   PG_UTF8, GetDatabaseEncoding());
+	*outlen = (r == s) ? len : (int) strlen(r);
+	return r;
+}

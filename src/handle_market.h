@@ -1,0 +1,37 @@
+/*
+ * src/handle_market.h
+ *	  What the PostgreSQL glue files share.
+ */
+#ifndef HANDLE_MARKET_H
+#define HANDLE_MARKET_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+
+/*
+ * Soft errors: on PostgreSQL 16+ the input function reports bad input to a
+ * soft-error context when it has one (pg_input_is_valid); before 16 there is
+ * none and the error is raised.
+ */
+#if PG_VERSION_NUM >= 160000
+#include "nodes/miscnodes.h"
+#define hm_escontext(fcinfo) ((fcinfo)->context)
+#define hm_ereturn(ctx, val, ...) ereturn(ctx, val, __VA_ARGS__)
+#else
+#define hm_escontext(fcinfo) ((Node *) NULL)
+#define hm_ereturn(ctx, val, ...) \
+	do { (void) (ctx); ereport(ERROR, __VA_ARGS__); return val; } while (0)
+#endif
+
+/*
+ * The core works in UTF-8; a database in another encoding converts at the
+ * edges.  Both return s itself when the database is UTF-8.
+ */
+extern char *hm_to_utf8(const char *s, int len, int *outlen);
+extern char *hm_from_utf8(const char *s, int len, int *outlen);
+
+/* Checks, once per backend, that keys were computed with this ICU. */
+extern void hm_check_unicode_versions(void);
+
+#endif

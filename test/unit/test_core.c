@@ -1,0 +1,277 @@
+/*
+ * test/unit/test_core.c
+ *	  Unit tests of src/core/, outside the server.  Prints one line per
+ *	  failure and a closing "N passed, M failed".
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <unicode/uspoof.h>
+#include <unicode/ustring.h>
+
+#include "../../src/core/confusable.h"
+#include "../../src/core/icu_support.h"
+#include "../../src/core/normalize.h"
+#include "../../src/core/profiles.h"
+
+static int	passed;
+static int	failed;
+
+static void
+check(int ok, const char *what, const char *got, const char *want)
+{
+	if (ok)
+		passed++;
+	else
+	{
+		failed++;
+		printf("FAIL %s\n  got:  %s\n  want: %s\n", what, got, want);
+	}
+}
+
+static void
+canon_ok(const char *in, const char *want)
+{
+	char		out[HM_MAX_BYTES + 1];
+	size_t		n;
+	hm_error	err;
+	hm_status	st = hm_canonicalize(in, strlen(in), out, &n, &err);
+
+	if (st != HM_OK)
+	{
+		check(0, in, err.detail, want);
+		return;
+	}
+	out[n] = '\0';
+	check(strcmp(out, want) == 0, in, out, want);
+
+	/* the canonical form is a fixed point */
+	{
+		char		again[HM_MAX_BYTES + 1];
+		size_t		m;
+
+		st = hm_canonicalize(out, n, again, &m, &err);
+		again[st == HM_OK ? m : 0] = '\0';
+		check(st == HM_OK && m == n && memcmp(again, out, n) == 0,
+			  "canonical form is stable", again, out);
+	}
+}
+
+static void
+canon_err(const char *in, hm_status want_status, const char *want_detail)
+{
+	char		out[HM_MAX_BYTES];
+	size_t		n;
+	hm_error	err;
+	hm_status	st = hm_canonicalize(in, strlen(in), out, &n, &err);
+
+	if (st == HM_OK)
+	{
+		check(0, in, "(accepted)", want_detail);
+		return;
+	}
+	check(st == want_status && strcmp(err.detail, want_detail) == 0, in,
+		  err.detail, want_detail);
+}
+
+static void
+key_of(const char *in, char *key)
+{
+	char		canon[HM_MAX_BYTES];
+	size_t		n;
+	size_t		k;
+	hm_error	err;
+
+	if (hm_canonicalize(in, strlen(in), canon, &n, &err) != HM_OK ||
+		!hm_confusable_key(canon, n, key, HM_KEY_MAX_BYTES, &k))
+	{
+		strcpy(key, "(error)");
+		return;
+	}
+	key[k] = '\0';
+}
+
+static void
+same_key(const char *a, const char *b)
+{
+	char		ka[HM_KEY_MAX_BYTES + 1];
+	char		kb[HM_KEY_MAX_BYTES + 1];
+	char		what[200];
+
+	key_of(a, ka);
+	key_of(b, kb);
+	snprintf(what, sizeof(what), "key(%s) = key(%s)", a, b);
+	check(strcmp(ka, kb) == 0 && strcmp(ka, "(error)") != 0, what, ka, kb);
+}
+
+static void
+key_is(const char *in, const char *want)
+{
+	char		k[HM_KEY_MAX_BYTES + 1];
+	char		what[200];
+
+	key_of(in, k);
+	snprintf(what, sizeof(what), "key(%s)", in);
+	check(strcmp(k, want) == 0, what, k, want);
+}
+
+static void
+profile_is(const char *profile_name, const char *in, const char *want)
+{
+	hm_profile	p;
+	char		reason[HM_DETAIL_LEN];
+	char		what[200];
+	int			ok;
+
+	if (!hm_profile_from_name(profile_name, &p))
+	{
+		check(0, profile_name, "unknown profile", "");
+		return;
+	}
+	ok = hm_check_profile(p, in, strlen(in), reason);
+	snprintf(what, sizeof(what), "%s(%s)", profile_name, in);
+	if (want == NULL)
+		check(ok, what, reason, "(acceptable)");
+	else
+		check(!ok && strcmp(reason, want) == 0, what, ok ? "(acceptable)" : reason,
+			  want);
+}
+
+/*
+ * Our ASCII table must contain ICU's own ASCII skeleton mappings, or an ASCII
+ * handle and a Unicode look-alike of it would get different keys.
+ */
+static void
+ascii_table_covers_icu_skeleton(void)
+{
+	const char *alphabet = "abcdefghijklmnopqrstuvwxyz0123456789_";
+
+	for (const char *c = alphabet; *c; c++)
+	{
+		UErrorCode	status = U_ZERO_ERROR;
+		UChar		in[1] = {(UChar) * c};
+		UChar		sk[16];
+		UChar		low[16];
+		char		utf8[64];
+		char		via_icu[128];
+		char		ours[8];
+		int32_t		n;
+		size_t		a;
+		size_t		b;
+		char		what[64];
+
+		n = uspoof_getSkeleton(hm_spoof_checker(), 0, in, 1, sk, 16, &status);
+		n = u_strToLower(low, 16, sk, n, "", &status);
+		u_strToUTF8(utf8, sizeof(utf8), &n, low, n, &status);
+		a = hm_ascii_fold(utf8, (size_t) n, via_icu);
+		b = hm_ascii_fold(c, 1, ours);
+		via_icu[a] = '\0';
+		ours[b] = '\0';
+		snprintf(what, sizeof(what), "table covers ICU's skeleton of '%c'", *c);
+		check(U_SUCCESS(status) && strcmp(via_icu, ours) == 0, what, via_icu, ours);
+	}
+}
+
+int
+main(void)
+{
+	char		sixty_four[65];
+	char		sixty_five[66];
+
+	/* canonical forms */
+	canon_ok("@ElonMusk", "elonmusk");
+	canon_ok("elon_musk", "elon_musk");
+	canon_ok("\xEF\xBC\xAA\xEF\xBD\x95liet", "juliet");	/* fullwidth Ju */
+	canon_ok("\xE2\x84\xAA" "evin", "kevin");	/* KELVIN SIGN */
+	canon_ok("e\xCC\x81", "\xC3\xA9");	/* e + COMBINING ACUTE -> é */
+	canon_ok("\xCE\x9F\xCE\x94\xCE\x9F\xCE\xA3",	/* ΟΔΟΣ -> οδος, final sigma */
+			 "\xCE\xBF\xCE\xB4\xCE\xBF\xCF\x82");
+	canon_ok("\xCE\xA3\xCE\x91",	/* ΣΑ -> σα: not final */
+			 "\xCF\x83\xCE\xB1");
+	canon_ok("\xC4\xB0stanbul", "i\xCC\x87stanbul");	/* İ -> i + dot */
+	canon_ok("\xD0\xB5lon_musk", "\xD0\xB5lon_musk");	/* Cyrillic е is a letter */
+	canon_ok("\xE1\x84\x80\xE1\x85\xA1", "\xEA\xB0\x80");	/* jamo -> 가 */
+	canon_ok("\xD7\x90\xD7\x91", "\xD7\x90\xD7\x91");	/* Hebrew */
+	canon_ok("\xD7\x90\xD7\x91" "1", "\xD7\x90\xD7\x91" "1");	/* RTL ends in EN */
+	canon_ok("1abc", "1abc");	/* no RTL: the Bidi rule does not apply */
+	memset(sixty_four, 'a', 64);
+	sixty_four[64] = '\0';
+	canon_ok(sixty_four, sixty_four);
+
+	/* rejections, with the exact detail */
+	canon_err("", HM_EMPTY, "handle is empty");
+	canon_err("@", HM_EMPTY, "handle is empty");
+	canon_err("a b", HM_BAD_CHAR, "character U+0020 SPACE at position 2 is not allowed");
+	canon_err("@a b", HM_BAD_CHAR, "character U+0020 SPACE at position 3 is not allowed");
+	canon_err("@@elon", HM_BAD_CHAR,
+			  "character U+0040 COMMERCIAL AT at position 2 is not allowed");
+	canon_err("elon.musk", HM_BAD_CHAR,
+			  "character U+002E FULL STOP at position 5 is not allowed");
+	canon_err("a\tb", HM_BAD_CHAR,
+			  "character U+0009 <control-0009> at position 2 is not allowed");
+	canon_err("a\xE2\x80\x8B" "b", HM_BAD_CHAR,
+			  "character U+200B ZERO WIDTH SPACE at position 2 is not allowed");
+	canon_err("\xC3\xA9l\xE2\x80\x8D", HM_BAD_CHAR,
+			  "character U+200D ZERO WIDTH JOINER at position 3 is not allowed");
+	canon_err("\xEF\xAC\x81sh", HM_BAD_CHAR,
+			  "character U+FB01 LATIN SMALL LIGATURE FI at position 1 is not allowed");
+	canon_err("I\xE2\x99\xA5" "u", HM_BAD_CHAR,
+			  "character U+2665 BLACK HEART SUIT at position 2 is not allowed");
+	canon_err("\xD9\x80" "a", HM_BAD_CHAR,
+			  "character U+0640 ARABIC TATWEEL at position 1 is not allowed");
+	canon_err("\xC2\xB2", HM_BAD_CHAR,
+			  "character U+00B2 SUPERSCRIPT TWO at position 1 is not allowed");
+	canon_err("\xE1\x84\x80\xCC\x80\xE1\x85\xA1", HM_BAD_CHAR,
+			  "character U+1100 HANGUL CHOSEONG KIYEOK at position 1 is not allowed: conjoining Hangul jamo must form a syllable");
+	canon_err("\xD9\xA1\xDB\xB2", HM_BAD_CHAR,
+			  "character U+06F2 EXTENDED ARABIC-INDIC DIGIT TWO at position 2 is not allowed: Arabic-Indic and extended Arabic-Indic digits cannot be mixed");
+	canon_err("a\xD7\x90", HM_BIDI,
+			  "character U+05D0 HEBREW LETTER ALEF at position 2 breaks the Bidi rule (RFC 5893): right-to-left characters cannot follow a left-to-right start");
+	canon_err("\xD7\x90" "a", HM_BIDI,
+			  "character U+0061 LATIN SMALL LETTER A at position 2 breaks the Bidi rule (RFC 5893): left-to-right characters cannot follow a right-to-left start");
+	canon_err("\xD7\x90_", HM_BIDI,
+			  "character U+005F LOW LINE at position 2 breaks the Bidi rule (RFC 5893): the handle must end with a letter or a digit");
+	canon_err("1\xD7\x90", HM_BIDI,
+			  "character U+0031 DIGIT ONE at position 1 breaks the Bidi rule (RFC 5893): a handle with right-to-left characters must begin with a letter");
+	canon_err("\xC0\xAF", HM_BAD_ENCODING, "invalid UTF-8 byte sequence at position 1");
+	canon_err("\xED\xA0\x80", HM_BAD_ENCODING, "invalid UTF-8 byte sequence at position 1");
+	memset(sixty_five, 'a', 65);
+	sixty_five[65] = '\0';
+	canon_err(sixty_five, HM_TOO_LONG, "handle has 65 characters; at most 64 are allowed");
+
+	/* confusable keys */
+	key_is("elon_musk", "elon_rnusk");
+	same_key("elon_musk", "eIon_musk");
+	same_key("elon_musk", "e1on_musk");
+	same_key("elon_musk", "EL0N_MUSK");
+	same_key("elon_musk", "\xD0\xB5lon_musk");	/* Cyrillic е */
+	same_key("g00gle", "google");
+	same_key("apple", "\xD0\xB0\xD1\x80\xD1\x80\xD3\x8F\xD0\xB5");	/* аррӏе */
+	same_key("vvikipedia", "wikipedia");
+	same_key("cloud", "doud");
+	key_is("\xD0\xB0\xD1\x80\xD1\x80\xD3\x8F\xD0\xB5", "apple");
+	ascii_table_covers_icu_skeleton();
+
+	/* profiles */
+	profile_is("x_classic", "elon_musk", NULL);
+	profile_is("x_classic", "@Elon_Musk", NULL);
+	profile_is("x_classic", "abc", "handle must have 4 to 15 characters; it has 3");
+	profile_is("x_classic", "abcdefghijklmnop",
+			   "handle must have 4 to 15 characters; it has 16");
+	profile_is("x_classic", "\xD0\xB5lon_musk",
+			   "character U+0435 CYRILLIC SMALL LETTER IE at position 1 is not allowed");
+	profile_is("x_classic", "", "handle is empty");
+	profile_is("precis", "\xD0\xB0\xD1\x80\xD1\x80\xD3\x8F\xD0\xB5", NULL);
+	profile_is("precis", "Ren\xC3\xA9_2", NULL);
+	profile_is("precis", "ab", "handle must have 3 to 30 characters; it has 2");
+	profile_is("precis", "\xD0\xB0pple",
+			   "handle mixes the scripts Cyrillic and Latin, which may not be mixed");
+	profile_is("precis", "a b c", "character U+0020 SPACE at position 2 is not allowed");
+	profile_is("precis", "abc\xD9\xA1" "1",
+			   "character U+0661 ARABIC-INDIC DIGIT ONE at position 4 breaks the Bidi rule (RFC 5893): right-to-left characters cannot follow a left-to-right start");
+	profile_is("precis", "ab\xE0\xA5\xA7",	/* ab१ */
+			   "handle mixes the scripts Latin and Devanagari, which may not be mixed");
+
+	printf("unit: %d passed, %d failed\n", passed, failed);
+	return failed == 0 ? 0 : 1;
+}
