@@ -4,10 +4,43 @@
  */
 #include "handle_market.h"
 
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 
 #include "core/confusable.h"
 #include "core/profiles.h"
+#include "core/utf8.h"
+
+/*
+ * A key may hold characters the database encoding cannot (the skeleton
+ * decomposes "é" into "e" and U+0301, which LATIN1 lacks).  Outside UTF-8
+ * databases every non-ASCII code point is written as \uXXXX or \UXXXXXXXX,
+ * and a backslash as two, so the key stays one-to-one and representable.
+ */
+static text *
+escape_key(const char *key, size_t keylen)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (size_t i = 0; i < keylen;)
+	{
+		int32_t		cp = hm_utf8_decode((const unsigned char *) key, keylen, &i);
+
+		if (cp == '\\')
+			appendStringInfoString(&buf, "\\\\");
+		else if (cp >= 0 && cp < 0x80)
+			appendStringInfoChar(&buf, (char) cp);
+		else if (cp >= 0 && cp <= 0xFFFF)
+			appendStringInfo(&buf, "\\u%04X", (unsigned) cp);
+		else if (cp > 0xFFFF)
+			appendStringInfo(&buf, "\\U%08X", (unsigned) cp);
+		else
+			elog(ERROR, "confusable key is not valid UTF-8");
+	}
+	return cstring_to_text_with_len(buf.data, buf.len);
+}
 
 PG_FUNCTION_INFO_V1(handle_confusable_key);
 Datum
@@ -16,8 +49,6 @@ handle_confusable_key(PG_FUNCTION_ARGS)
 	text	   *h = PG_GETARG_TEXT_PP(0);
 	char	   *key = palloc(HM_KEY_MAX_BYTES);
 	size_t		keylen;
-	int			len;
-	char	   *s;
 
 	if (!hm_confusable_key(VARDATA_ANY(h), VARSIZE_ANY_EXHDR(h), key,
 						   HM_KEY_MAX_BYTES, &keylen))
@@ -27,9 +58,10 @@ handle_confusable_key(PG_FUNCTION_ARGS)
 						text_to_cstring(h)),
 				 errdetail("ICU failed, or the key is longer than %d bytes.",
 						   HM_KEY_MAX_BYTES)));
-	s = hm_from_utf8(key, (int) keylen, &len);
 	PG_FREE_IF_COPY(h, 0);
-	PG_RETURN_TEXT_P(cstring_to_text_with_len(s, len));
+	if (GetDatabaseEncoding() == PG_UTF8)
+		PG_RETURN_TEXT_P(cstring_to_text_with_len(key, (int) keylen));
+	PG_RETURN_TEXT_P(escape_key(key, keylen));
 }
 
 /*

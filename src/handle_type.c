@@ -28,17 +28,18 @@
 static text *
 make_handle(const char *str, int len, Node *escontext)
 {
-	char	   *utf8 = hm_to_utf8(str, len, &len);
+	int			utf8len;
+	char	   *utf8 = hm_to_utf8(str, len, &utf8len);
 	char		out[HM_MAX_BYTES];
 	size_t		outlen;
 	hm_error	err;
 
-	if (hm_canonicalize(utf8, len, out, &outlen, &err) != HM_OK)
+	if (hm_canonicalize(utf8, utf8len, out, &outlen, &err) != HM_OK)
 	{
 		if (err.status == HM_ICU_FAILURE)
 			ereport(ERROR,
 					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("could not normalize handle \"%s\"", str),
+					 errmsg("could not normalize handle \"%s\"", pnstrdup(str, len)),
 					 errdetail("%s", err.detail)));
 		hm_ereturn(escontext, NULL,
 				   (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
