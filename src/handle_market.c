@@ -16,8 +16,9 @@ _PG_init(void)
 	hm_check_unicode_versions();
 }
 
-char *
-hm_to_utf8(const char *s, int len, int *outlen)
+/* pg_do_encoding_conversion, skipped when the database is UTF-8 already */
+static char *
+convert(const char *s, int len, int src, int dest, int *outlen)
 {
 	char	   *r;
 
@@ -26,24 +27,19 @@ hm_to_utf8(const char *s, int len, int *outlen)
 		*outlen = len;
 		return (char *) s;
 	}
-	r = (char *) pg_do_encoding_conversion((unsigned char *) s, len,
-										   GetDatabaseEncoding(), PG_UTF8);
+	r = (char *) pg_do_encoding_conversion((unsigned char *) s, len, src, dest);
 	*outlen = (r == s) ? len : (int) strlen(r);
 	return r;
 }
 
 char *
+hm_to_utf8(const char *s, int len, int *outlen)
+{
+	return convert(s, len, GetDatabaseEncoding(), PG_UTF8, outlen);
+}
+
+char *
 hm_from_utf8(const char *s, int len, int *outlen)
 {
-	char	   *r;
-
-	if (GetDatabaseEncoding() == PG_UTF8)
-	{
-		*outlen = len;
-		return (char *) s;
-	}
-	r = (char *) pg_do_encoding_conversion((unsigned char *) s, len,
-										   PG_UTF8, GetDatabaseEncoding());
-	*outlen = (r == s) ? len : (int) strlen(r);
-	return r;
+	return convert(s, len, PG_UTF8, GetDatabaseEncoding(), outlen);
 }

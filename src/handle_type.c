@@ -50,6 +50,13 @@ make_handle(const char *str, int len, Node *escontext)
 	return cstring_to_text_with_len(out, (int) outlen);
 }
 
+/* The handle's text in the database encoding (not NUL-terminated). */
+static char *
+server_text(text *h, int *len)
+{
+	return hm_from_utf8(VARDATA_ANY(h), VARSIZE_ANY_EXHDR(h), len);
+}
+
 PG_FUNCTION_INFO_V1(handle_in);
 Datum
 handle_in(PG_FUNCTION_ARGS)
@@ -68,7 +75,7 @@ handle_out(PG_FUNCTION_ARGS)
 {
 	text	   *h = PG_GETARG_TEXT_PP(0);
 	int			len;
-	char	   *s = hm_from_utf8(VARDATA_ANY(h), VARSIZE_ANY_EXHDR(h), &len);
+	char	   *s = server_text(h, &len);
 
 	PG_RETURN_CSTRING(pnstrdup(s, len));
 }
@@ -91,7 +98,7 @@ handle_send(PG_FUNCTION_ARGS)
 {
 	text	   *h = PG_GETARG_TEXT_PP(0);
 	int			len;
-	char	   *s = hm_from_utf8(VARDATA_ANY(h), VARSIZE_ANY_EXHDR(h), &len);
+	char	   *s = server_text(h, &len);
 	StringInfoData buf;
 
 	pq_begintypsend(&buf);
@@ -114,7 +121,7 @@ handle_to_text(PG_FUNCTION_ARGS)
 {
 	text	   *h = PG_GETARG_TEXT_PP(0);
 	int			len;
-	char	   *s = hm_from_utf8(VARDATA_ANY(h), VARSIZE_ANY_EXHDR(h), &len);
+	char	   *s = server_text(h, &len);
 
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(s, len));
 }

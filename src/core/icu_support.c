@@ -34,24 +34,29 @@ hm_spoof_checker(void)
 	return checker;
 }
 
+static void
+version_string(const UVersionInfo v, char *buf, int buflen)
+{
+	char		s[U_MAX_VERSION_STRING_LENGTH];
+
+	u_versionToString(v, s);
+	snprintf(buf, buflen, "%s", s);
+}
+
 void
 hm_icu_version(char *buf, int buflen)
 {
 	UVersionInfo v;
-	char		s[U_MAX_VERSION_STRING_LENGTH];
 
 	u_getVersion(v);
-	u_versionToString(v, s);
-	snprintf(buf, buflen, "%s", s);
+	version_string(v, buf, buflen);
 }
 
 void
 hm_unicode_version(char *buf, int buflen)
 {
 	UVersionInfo v;
-	char		s[U_MAX_VERSION_STRING_LENGTH];
 
 	u_getUnicodeVersion(v);
-	u_versionToString(v, s);
-	snprintf(buf, buflen, "%s", s);
+	version_string(v, buf, buflen);
 }
