@@ -47,7 +47,8 @@ Datum
 handle_confusable_key(PG_FUNCTION_ARGS)
 {
 	text	   *h = PG_GETARG_TEXT_PP(0);
-	char	   *key = palloc(HM_KEY_MAX_BYTES);
+	char		key[HM_KEY_MAX_BYTES];	/* on the stack: palloc of 8 kB would
+										 * be a malloc on every row */
 	size_t		keylen;
 
 	if (!hm_confusable_key(VARDATA_ANY(h), VARSIZE_ANY_EXHDR(h), key,
