@@ -12,9 +12,9 @@ EXTVERSION = 1.0
 
 MODULE_big = handle_market
 CORE_SRCS = $(addprefix src/core/, utf8.c unicode_chars.c bidi_rule.c \
-	normalize.c confusable.c profiles.c icu_support.c)
+	normalize.c confusable.c profiles.c icu_support.c lifecycle.c)
 GLUE_SRCS = $(addprefix src/, handle_market.c handle_type.c \
-	handle_functions.c unicode_versions.c)
+	handle_functions.c unicode_versions.c lifecycle_sql.c guard.c)
 OBJS = $(CORE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
 
 SQL_PARTS = $(sort $(wildcard src/sql/*.sql))

@@ -31,6 +31,9 @@
 extern char *hm_to_utf8(const char *s, int len, int *outlen);
 extern char *hm_from_utf8(const char *s, int len, int *outlen);
 
+/* Error codes of the lifecycle and the market (class HM) */
+#define ERRCODE_HM_GUARD MAKE_SQLSTATE('H','M','0','1','2')
+
 /* Checks, once per backend, that keys were computed with this ICU. */
 extern void hm_check_unicode_versions(void);
 

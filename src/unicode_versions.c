@@ -56,7 +56,7 @@ compare_recorded_versions(void)
 
 	SPI_connect();
 	if (SPI_execute("SELECT icu_version, unicode_version "
-					"FROM handle_market.unicode_versions", true, 1) == SPI_OK_SELECT &&
+					"FROM handle_market.recorded_unicode_versions()", true, 1) == SPI_OK_SELECT &&
 		SPI_processed == 1)
 	{
 		char	   *rec_icu = SPI_getvalue(SPI_tuptable->vals[0],

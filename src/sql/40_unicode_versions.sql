@@ -25,8 +25,14 @@ COMMENT ON TABLE @extschema@.unicode_versions IS
 INSERT INTO @extschema@.unicode_versions (icu_version, unicode_version)
 VALUES (@extschema@.running_icu_version(), @extschema@.running_unicode_version());
 
-REVOKE ALL ON @extschema@.unicode_versions FROM PUBLIC;
-GRANT SELECT ON @extschema@.unicode_versions TO PUBLIC;
+-- No table is readable by PUBLIC; the versions are, through this function,
+-- which is what each backend's check at library load calls.
+CREATE FUNCTION @extschema@.recorded_unicode_versions(OUT icu_version text, OUT unicode_version text)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT icu_version, unicode_version FROM @extschema@.unicode_versions;
+END;
 
 -- After recomputing stored keys under a new ICU, record the versions used.
 CREATE FUNCTION @extschema@.record_unicode_versions()

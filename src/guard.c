@@ -1,0 +1,123 @@
+/*
+ * src/guard.c
+ *	  The guard: the lifecycle and history tables accept writes only while one
+ *	  of the extension's API functions runs.
+ *
+ * Every API function that writes is declared in SQL as LANGUAGE C with the
+ * symbol hm_gate.  The gate opens a backend-local flag, calls the function's
+ * implementation (the SECURITY DEFINER function of the same schema and
+ * arguments whose name is the API name with a leading underscore), and closes
+ * the flag again however the call ends.  A statement-level trigger on each
+ * guarded table refuses any write while the flag is closed.  No SQL statement
+ * can set the flag: it is a C static, and declaring another C function on
+ * this library needs superuser.  Calling an implementation directly does not
+ * help either: its writes arrive with the flag closed.
+ */
+#include "handle_market.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_proc.h"
+#include "commands/trigger.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+static int	gate_depth = 0;
+
+typedef struct GateTarget
+{
+	FmgrInfo	impl;
+} GateTarget;
+
+static GateTarget *
+gate_target(FunctionCallInfo fcinfo)
+{
+	GateTarget *target = (GateTarget *) fcinfo->flinfo->fn_extra;
+	HeapTuple	tup;
+	Form_pg_proc proc;
+	char	   *impl_name;
+	Oid			impl;
+
+	if (target)
+		return target;
+
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for function %u", fcinfo->flinfo->fn_oid);
+	proc = (Form_pg_proc) GETSTRUCT(tup);
+	impl_name = psprintf("_%s", NameStr(proc->proname));
+	impl = LookupFuncName(list_make2(makeString(get_namespace_name(proc->pronamespace)),
+									 makeString(impl_name)),
+						  proc->pronargs, proc->proargtypes.values, false);
+	ReleaseSysCache(tup);
+
+	target = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(GateTarget));
+	fmgr_info_cxt(impl, &target->impl, fcinfo->flinfo->fn_mcxt);
+	fcinfo->flinfo->fn_extra = target;
+	return target;
+}
+
+PG_FUNCTION_INFO_V1(hm_gate);
+Datum
+hm_gate(PG_FUNCTION_ARGS)
+{
+	GateTarget *target = gate_target(fcinfo);
+	LOCAL_FCINFO(call, FUNC_MAX_ARGS);
+	Datum		result;
+
+	InitFunctionCallInfoData(*call, &target->impl, PG_NARGS(),
+							 fcinfo->fncollation, fcinfo->context,
+							 fcinfo->resultinfo);
+	for (int i = 0; i < PG_NARGS(); i++)
+		call->args[i] = fcinfo->args[i];
+
+	gate_depth++;
+	PG_TRY();
+	{
+		result = FunctionCallInvoke(call);
+	}
+	PG_FINALLY();
+	{
+		gate_depth--;
+	}
+	PG_END_TRY();
+
+	fcinfo->isnull = call->isnull;
+	return result;
+}
+
+/*
+ * BEFORE ... FOR EACH STATEMENT trigger.  With the argument 'append_only',
+ * UPDATE, DELETE and TRUNCATE are refused even through the API.
+ */
+PG_FUNCTION_INFO_V1(hm_guard);
+Datum
+hm_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Trigger    *trigger;
+	const char *table;
+	bool		append_only;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "hm_guard must be called as a trigger");
+	trigger = trigdata->tg_trigger;
+	table = RelationGetRelationName(trigdata->tg_relation);
+	append_only = trigger->tgnargs > 0 &&
+		strcmp(trigger->tgargs[0], "append_only") == 0;
+
+	if (append_only && !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_HM_GUARD),
+				 errmsg("handle_market.%s is append-only", table),
+				 errdetail("Rows of this history are never updated or deleted.")));
+	if (gate_depth == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_HM_GUARD),
+				 errmsg("direct writes to handle_market.%s are not allowed", table),
+				 errdetail("The table changes only through the handle_market functions."),
+				 errhint("Call the handle_market function for this change, such as register_handle(), touch() or release_dormant().")));
+	return PointerGetDatum(NULL);
+}

@@ -1,0 +1,118 @@
+-- src/sql/55_registry_tables.sql: accounts, handles, reserved names, history,
+-- notifications and release runs.
+
+CREATE TABLE @extschema@.accounts (
+    account_id bigint PRIMARY KEY,
+    subscription text NOT NULL DEFAULT 'none'
+        CHECK (subscription IN ('none', 'basic', 'premium', 'premium_plus')),
+    verified boolean NOT NULL DEFAULT false,
+    status text NOT NULL DEFAULT 'active'
+        CHECK (status IN ('active', 'suspended', 'deactivated', 'memorialized')),
+    -- No index covers last_active_at, so touch() stays a HOT update; the
+    -- release sweep walks handles in key order instead.
+    last_active_at timestamptz NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+) WITH (fillfactor = 90);
+COMMENT ON TABLE @extschema@.accounts IS 'the platform''s accounts, by the application''s own ids';
+
+-- One row per handle that is or was registered.  The stored state changes
+-- only with the owner's behaviour; what follows a release is computed
+-- (release_phase) from released_at and the policy version.
+CREATE TABLE @extschema@.handles (
+    handle @extschema@.handle PRIMARY KEY,
+    display text NOT NULL,
+    key text GENERATED ALWAYS AS (@extschema@.confusable_key(handle)) STORED,
+    owner_id bigint REFERENCES @extschema@.accounts,
+    state text NOT NULL CHECK (state IN ('registered', 'at_risk', 'released')),
+    registered_at timestamptz NOT NULL,
+    notice_at timestamptz,
+    released_at timestamptz,
+    previous_owner_id bigint REFERENCES @extschema@.accounts,
+    policy_version integer NOT NULL REFERENCES @extschema@.policy,
+    hold_reason text,
+    held_at timestamptz,
+    CHECK (display::@extschema@.handle OPERATOR(@extschema@.=) handle),
+    CHECK ((state = 'released') = (owner_id IS NULL)),
+    CHECK ((state = 'released') = (released_at IS NOT NULL)),
+    CHECK ((state = 'at_risk') = (notice_at IS NOT NULL)),
+    CHECK ((hold_reason IS NULL) = (held_at IS NULL))
+);
+COMMENT ON TABLE @extschema@.handles IS 'every handle that is or was registered';
+
+-- No two handles a reader could mistake for each other.  A released handle
+-- keeps its row, and its key, until someone takes it: a look-alike of a
+-- released handle is as much an impersonation as one of a registered handle.
+CREATE UNIQUE INDEX handles_key ON @extschema@.handles (key);
+CREATE INDEX handles_owner ON @extschema@.handles (owner_id);
+CREATE INDEX handles_previous_owner ON @extschema@.handles (previous_owner_id);
+
+CREATE TABLE @extschema@.reserved (
+    pattern text PRIMARY KEY,
+    key text NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('handle', 'substring')),
+    reason text NOT NULL CHECK (reason IN ('system', 'brand', 'offensive', 'legal')),
+    note text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CHECK (key = @extschema@.confusable_key(pattern::@extschema@.handle))
+);
+COMMENT ON TABLE @extschema@.reserved IS
+    'reserved handles and forbidden substrings, matched on confusable keys';
+INSERT INTO @extschema@.reserved (pattern, key, kind, reason, note)
+SELECT p, @extschema@.confusable_key(p::@extschema@.handle), 'substring', r, n
+  FROM (VALUES ('twitter', 'brand', 'the platform''s name'),
+               ('admin', 'system', 'impersonates staff')) AS v(p, r, n);
+
+CREATE TABLE @extschema@.handle_events (
+    event_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    handle @extschema@.handle NOT NULL,
+    from_state text,
+    to_state text NOT NULL,
+    at timestamptz NOT NULL,
+    account_id bigint,
+    actor text NOT NULL DEFAULT current_user,
+    reason text NOT NULL
+);
+CREATE INDEX handle_events_handle ON @extschema@.handle_events (handle, event_id);
+COMMENT ON TABLE @extschema@.handle_events IS 'append-only history of every state change';
+
+CREATE TABLE @extschema@.outbox (
+    message_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind text NOT NULL CHECK (kind IN ('inactivity_notice', 'released', 'restored',
+                                       'registered', 'held', 'hold_released')),
+    account_id bigint,
+    handle @extschema@.handle NOT NULL,
+    at timestamptz NOT NULL,
+    detail text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE @extschema@.outbox IS
+    'notifications for the application to deliver; read with outbox_after(), woken by NOTIFY handle_market';
+
+CREATE TABLE @extschema@.release_runs (
+    run_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    as_of timestamptz NOT NULL,
+    dry_run boolean NOT NULL,
+    batch_size integer NOT NULL,
+    resumed_run_id bigint REFERENCES @extschema@.release_runs,
+    last_handle @extschema@.handle,
+    batches integer NOT NULL DEFAULT 0,
+    examined bigint NOT NULL DEFAULT 0,
+    noticed bigint NOT NULL DEFAULT 0,
+    released bigint NOT NULL DEFAULT 0,
+    started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at timestamptz,
+    status text NOT NULL DEFAULT 'running'
+        CHECK (status IN ('running', 'finished', 'interrupted'))
+);
+COMMENT ON TABLE @extschema@.release_runs IS 'one row per release_dormant run, updated as each batch commits';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.policy', 'WHERE version > 1');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.accounts', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.handles', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.reserved', $$WHERE pattern NOT IN ('twitter', 'admin')$$);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.handle_events', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.outbox', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.release_runs', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.handle_events_event_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.outbox_message_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.release_runs_run_id_seq', '');

@@ -1,0 +1,36 @@
+-- src/sql/60_guard.sql: the guard.  State and history tables accept writes
+-- only while an API function runs (see src/guard.c); history tables accept
+-- nothing but inserts.  The triggers are ordinary ones, so a superuser's
+-- restore with session_replication_role = replica (or pg_restore
+-- --disable-triggers) can load a dump; nothing else gets past them.
+
+CREATE FUNCTION @extschema@.guard() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'hm_guard' LANGUAGE C;
+
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.accounts
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard();
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.handles
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard();
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.reserved
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard();
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.release_runs
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard();
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.policy
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard('append_only');
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.handle_events
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard('append_only');
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.outbox
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard('append_only');
+
+-- One wake-up per statement, not per row: a release batch writes thousands
+-- of messages; the application reads them with outbox_after().
+CREATE FUNCTION @extschema@.outbox_notify() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM pg_notify('handle_market', '');
+    RETURN NULL;
+END $$;
+CREATE TRIGGER notify AFTER INSERT ON @extschema@.outbox
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.outbox_notify();

@@ -1,0 +1,62 @@
+-- src/sql/65_internal.sql: helpers the API implementations share.  They write
+-- only while the gate is open, so calling them directly achieves nothing.
+
+-- An account is exempt from release under a policy version.
+CREATE FUNCTION @extschema@.is_exempt(a @extschema@.accounts, p @extschema@.policy)
+    RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT (a.verified AND p.exempt_verified)
+        OR (a.subscription <> 'none' AND p.exempt_subscribers)
+        OR (a.status = 'memorialized' AND p.exempt_memorialized);
+END;
+
+CREATE FUNCTION @extschema@._record(p_handle @extschema@.handle, p_from text, p_to text,
+                                    p_at timestamptz, p_account_id bigint, p_reason text,
+                                    p_notice text DEFAULT NULL, p_notice_detail text DEFAULT NULL)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+BEGIN
+    INSERT INTO handle_events (handle, from_state, to_state, at, account_id, reason)
+    VALUES (p_handle, p_from, p_to, p_at, p_account_id, p_reason);
+    IF p_notice IS NOT NULL THEN
+        INSERT INTO outbox (kind, account_id, handle, at, detail)
+        VALUES (p_notice, p_account_id, p_handle, p_at, p_notice_detail);
+    END IF;
+END $$;
+
+CREATE FUNCTION @extschema@._require_account(p_account_id bigint, p_lock text DEFAULT 'share')
+    RETURNS @extschema@.accounts
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v accounts;
+BEGIN
+    -- accounts are always locked before handles, everywhere: no deadlocks
+    IF p_lock = 'update' THEN
+        SELECT * INTO v FROM accounts WHERE account_id = p_account_id FOR NO KEY UPDATE;
+    ELSE
+        SELECT * INTO v FROM accounts WHERE account_id = p_account_id FOR SHARE;
+    END IF;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'account % does not exist', coalesce(p_account_id::text, 'NULL')
+            USING ERRCODE = 'HM011',
+                  HINT = 'Create it first with handle_market.upsert_account().';
+    END IF;
+    RETURN v;
+END $$;
+
+CREATE FUNCTION @extschema@._canonical(p_candidate text) RETURNS @extschema@.handle
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+BEGIN
+    IF p_candidate IS NULL THEN
+        RAISE EXCEPTION 'handle must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    RETURN p_candidate::handle;
+END $$;

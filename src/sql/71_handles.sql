@@ -1,0 +1,233 @@
+-- src/sql/71_handles.sql: registering, restoring and holding handles.
+
+-- The phase of a released handle at as_of, under the policy version that
+-- was in force when it was released.
+CREATE FUNCTION @extschema@.handle_phase(h @extschema@.handles, as_of timestamptz,
+                                         OUT phase text, OUT ends_at timestamptz)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, @extschema@, pg_temp
+BEGIN ATOMIC
+    SELECT r.phase, r.ends_at
+      FROM @extschema@.policy p,
+           @extschema@.release_phase(h.released_at, as_of, p.redemption_period,
+                                     p.quarantine_period, p.premium_decay) r
+     WHERE p.version = h.policy_version;
+END;
+
+CREATE FUNCTION @extschema@._register_handle(p_account_id bigint, p_candidate text,
+                                             p_as_of timestamptz)
+    RETURNS @extschema@.handle
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v_policy policy := policy_at(p_as_of);
+    v_reason text;
+    v_handle handle;
+    v_key text;
+    v_display text;
+    v_row handles;
+    v_res reserved;
+    v_other handle;
+    v_phase record;
+BEGIN
+    PERFORM _require_account(p_account_id);
+    v_reason := check_handle(p_candidate, v_policy.profile);
+    IF v_reason IS NOT NULL THEN
+        RAISE EXCEPTION 'handle "%" does not meet the % profile', p_candidate, v_policy.profile
+            USING ERRCODE = 'HM004', DETAIL = v_reason,
+                  HINT = 'check_handle() says what is wrong before a registration is tried.';
+    END IF;
+    v_handle := p_candidate::handle;
+    v_key := confusable_key(v_handle);
+    v_display := CASE WHEN left(p_candidate, 1) = '@' THEN substr(p_candidate, 2) ELSE p_candidate END;
+
+    SELECT * INTO v_res FROM reserved r
+     WHERE (r.kind = 'handle' AND r.key = v_key)
+        OR (r.kind = 'substring' AND strpos(v_key, r.key) > 0)
+     ORDER BY r.kind, r.pattern LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'handle "%" is reserved', v_handle
+            USING ERRCODE = 'HM003',
+                  DETAIL = format('reserved (%s): %s "%s"', v_res.reason,
+                                  CASE v_res.kind WHEN 'substring' THEN 'contains' ELSE 'looks like' END,
+                                  v_res.pattern);
+    END IF;
+
+    SELECT * INTO v_row FROM handles WHERE handle = v_handle FOR UPDATE;
+    IF FOUND THEN
+        IF v_row.hold_reason IS NOT NULL THEN
+            RAISE EXCEPTION 'handle "%" is under hold', v_handle
+                USING ERRCODE = 'HM010', DETAIL = format('hold: %s', v_row.hold_reason);
+        END IF;
+        IF v_row.state <> 'released' THEN
+            RAISE EXCEPTION 'handle "%" is taken', v_handle
+                USING ERRCODE = 'HM001', HINT = 'lookup() explains a handle''s state.';
+        END IF;
+        v_phase := handle_phase(v_row, p_as_of);
+        IF v_phase.phase <> 'available' THEN
+            RAISE EXCEPTION 'handle "%" cannot be registered in its % phase', v_handle, v_phase.phase
+                USING ERRCODE = 'HM008',
+                      DETAIL = format('The %s phase ends at %s.', v_phase.phase, v_phase.ends_at);
+        END IF;
+        UPDATE handles
+           SET display = v_display, owner_id = p_account_id, state = 'registered',
+               registered_at = p_as_of, notice_at = NULL, released_at = NULL,
+               policy_version = v_policy.version
+         WHERE handle = v_handle;
+        PERFORM _record(v_handle, 'available', 'registered', p_as_of, p_account_id,
+                        'registered after release', 'registered', 'registered');
+        RETURN v_handle;
+    END IF;
+
+    SELECT handle INTO v_other FROM handles WHERE key = v_key;
+    IF FOUND THEN
+        RAISE EXCEPTION 'handle "%" is confusable with "%"', v_handle, v_other
+            USING ERRCODE = 'HM002',
+                  DETAIL = format('"%s" and "%s" share the confusable key "%s".', v_handle, v_other, v_key);
+    END IF;
+
+    BEGIN
+        INSERT INTO handles (handle, display, owner_id, state, registered_at, policy_version)
+        VALUES (v_handle, v_display, p_account_id, 'registered', p_as_of, v_policy.version);
+    EXCEPTION WHEN unique_violation THEN
+        -- a concurrent registration won: say which rule it broke
+        IF EXISTS (SELECT FROM handles WHERE handle = v_handle) THEN
+            RAISE EXCEPTION 'handle "%" is taken', v_handle USING ERRCODE = 'HM001';
+        END IF;
+        SELECT handle INTO v_other FROM handles WHERE key = v_key;
+        RAISE EXCEPTION 'handle "%" is confusable with "%"', v_handle, v_other
+            USING ERRCODE = 'HM002',
+                  DETAIL = format('"%s" and "%s" share the confusable key "%s".', v_handle, v_other, v_key);
+    END;
+    PERFORM _record(v_handle, NULL, 'registered', p_as_of, p_account_id, 'registered',
+                    'registered', 'registered');
+    RETURN v_handle;
+END $$;
+
+CREATE FUNCTION @extschema@.register_handle(account_id bigint, candidate text,
+                                            as_of timestamptz DEFAULT now())
+    RETURNS @extschema@.handle AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.register_handle(bigint, text, timestamptz) IS
+    'free registration of a handle that is not taken, reserved, confusable with a live handle, or outside the policy''s profile';
+
+CREATE FUNCTION @extschema@._restore_handle(p_candidate text, p_account_id bigint,
+                                            p_as_of timestamptz)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v_handle handle := _canonical(p_candidate);
+    v_row handles;
+    v_phase record;
+BEGIN
+    PERFORM _require_account(p_account_id, 'update');
+    SELECT * INTO v_row FROM handles WHERE handle = v_handle FOR UPDATE;
+    IF NOT FOUND OR v_row.state <> 'released' THEN
+        RAISE EXCEPTION 'handle "%" is not in redemption', v_handle
+            USING ERRCODE = 'HM008',
+                  DETAIL = format('Its state is %s.', coalesce(v_row.state, 'unregistered'));
+    END IF;
+    IF v_row.hold_reason IS NOT NULL THEN
+        RAISE EXCEPTION 'handle "%" is under hold', v_handle
+            USING ERRCODE = 'HM010', DETAIL = format('hold: %s', v_row.hold_reason);
+    END IF;
+    IF v_row.previous_owner_id IS DISTINCT FROM p_account_id THEN
+        RAISE EXCEPTION 'only the former owner may restore handle "%"', v_handle
+            USING ERRCODE = 'HM008',
+                  DETAIL = format('Account %s was not its owner.', p_account_id);
+    END IF;
+    v_phase := handle_phase(v_row, p_as_of);
+    IF v_phase.phase <> 'redemption' THEN
+        RAISE EXCEPTION 'handle "%" is not in redemption', v_handle
+            USING ERRCODE = 'HM008',
+                  DETAIL = format('Redemption ended at %s; the handle is in its %s phase.',
+                                  released_at_plus(v_row), v_phase.phase);
+    END IF;
+
+    -- restoring is activity: the handle must not be at risk again at once
+    UPDATE accounts SET last_active_at = greatest(last_active_at, p_as_of)
+     WHERE account_id = p_account_id;
+    UPDATE handles
+       SET owner_id = p_account_id, state = 'registered', released_at = NULL,
+           notice_at = NULL, policy_version = (policy_at(p_as_of)).version
+     WHERE handle = v_handle;
+    PERFORM _record(v_handle, 'redemption', 'registered', p_as_of, p_account_id,
+                    'restored by the former owner', 'restored',
+                    format('@%s is yours again.', v_handle));
+END $$;
+
+CREATE FUNCTION @extschema@.released_at_plus(h @extschema@.handles) RETURNS timestamptz
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, @extschema@, pg_temp
+BEGIN ATOMIC
+    SELECT h.released_at + p.redemption_period FROM @extschema@.policy p
+     WHERE p.version = h.policy_version;
+END;
+
+CREATE FUNCTION @extschema@.restore_handle(candidate text, account_id bigint,
+                                           as_of timestamptz DEFAULT now())
+    RETURNS void AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.restore_handle(text, bigint, timestamptz) IS
+    'the former owner takes a released handle back during redemption';
+
+CREATE FUNCTION @extschema@._hold_handle(p_candidate text, p_reason text, p_at timestamptz)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v_handle handle := _canonical(p_candidate);
+    v_row handles;
+BEGIN
+    IF p_reason IS NULL OR btrim(p_reason) = '' THEN
+        RAISE EXCEPTION 'a hold needs a reason' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO v_row FROM handles WHERE handle = v_handle FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'handle "%" is not registered', v_handle
+            USING ERRCODE = 'HM008', HINT = 'Reserve a handle nobody holds with reserve_handle().';
+    END IF;
+    IF v_row.hold_reason IS NOT NULL THEN
+        RAISE EXCEPTION 'handle "%" is already under hold', v_handle
+            USING ERRCODE = 'HM010', DETAIL = format('hold: %s', v_row.hold_reason);
+    END IF;
+    UPDATE handles SET hold_reason = p_reason, held_at = p_at WHERE handle = v_handle;
+    PERFORM _record(v_handle, v_row.state, 'held', p_at, coalesce(v_row.owner_id, v_row.previous_owner_id),
+                    p_reason, 'held', format('@%s is under hold: %s', v_handle, p_reason));
+END $$;
+
+CREATE FUNCTION @extschema@.hold_handle(candidate text, reason text, at timestamptz DEFAULT now())
+    RETURNS void AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.hold_handle(text, text, timestamptz) IS
+    'a legal or trademark hold: the handle does not move, and its clocks stop, until release_hold()';
+
+-- Releasing a hold restarts the clocks where they stopped: the time under
+-- hold is added to notice_at and released_at.
+CREATE FUNCTION @extschema@._release_hold(p_candidate text, p_at timestamptz)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v_handle handle := _canonical(p_candidate);
+    v_row handles;
+    v_paused interval;
+BEGIN
+    SELECT * INTO v_row FROM handles WHERE handle = v_handle FOR UPDATE;
+    IF NOT FOUND OR v_row.hold_reason IS NULL THEN
+        RAISE EXCEPTION 'handle "%" is not under hold', v_handle USING ERRCODE = 'HM008';
+    END IF;
+    v_paused := greatest(p_at - v_row.held_at, interval '0');
+    UPDATE handles
+       SET hold_reason = NULL, held_at = NULL,
+           notice_at = notice_at + v_paused, released_at = released_at + v_paused
+     WHERE handle = v_handle;
+    PERFORM _record(v_handle, 'held', v_row.state, p_at, coalesce(v_row.owner_id, v_row.previous_owner_id),
+                    format('hold released after %s', v_paused), 'hold_released',
+                    format('@%s is no longer under hold', v_handle));
+END $$;
+
+CREATE FUNCTION @extschema@.release_hold(candidate text, at timestamptz DEFAULT now())
+    RETURNS void AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;

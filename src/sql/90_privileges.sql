@@ -1,0 +1,75 @@
+-- src/sql/90_privileges.sql: nothing is readable or writable by PUBLIC but
+-- the type itself and the pure functions.  The DBA grants two roles:
+-- grant_app() for the application, grant_admin() for operators and auditors.
+
+REVOKE ALL ON ALL TABLES IN SCHEMA @extschema@ FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA @extschema@ FROM PUBLIC;
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA @extschema@ FROM PUBLIC;
+REVOKE EXECUTE ON ALL PROCEDURES IN SCHEMA @extschema@ FROM PUBLIC;
+
+-- the type, its operators and the pure functions stay public
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @extschema@.handle_in(cstring), @extschema@.handle_out(@extschema@.handle),
+    @extschema@.handle_recv(internal), @extschema@.handle_send(@extschema@.handle),
+    @extschema@.handle(text), @extschema@.handle_to_text(@extschema@.handle),
+    @extschema@.handle_eq(@extschema@.handle, @extschema@.handle),
+    @extschema@.handle_ne(@extschema@.handle, @extschema@.handle),
+    @extschema@.handle_lt(@extschema@.handle, @extschema@.handle),
+    @extschema@.handle_le(@extschema@.handle, @extschema@.handle),
+    @extschema@.handle_gt(@extschema@.handle, @extschema@.handle),
+    @extschema@.handle_ge(@extschema@.handle, @extschema@.handle),
+    @extschema@.handle_cmp(@extschema@.handle, @extschema@.handle),
+    @extschema@.handle_hash(@extschema@.handle),
+    @extschema@.handle_hash_extended(@extschema@.handle, bigint),
+    @extschema@.handle_sortsupport(internal),
+    @extschema@.confusable_key(@extschema@.handle),
+    @extschema@.check_handle(text, text),
+    @extschema@.running_icu_version(), @extschema@.running_unicode_version(),
+    @extschema@.recorded_unicode_versions(),
+    @extschema@.activity_status(timestamptz, timestamptz, interval),
+    @extschema@.release_phase(timestamptz, timestamptz, interval, interval, interval)
+    TO PUBLIC;
+
+CREATE FUNCTION @extschema@.grant_app(role regrole) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE format('GRANT USAGE ON SCHEMA @extschema@ TO %s', role);
+    EXECUTE format('GRANT EXECUTE ON FUNCTION
+        @extschema@.upsert_account(bigint, text, boolean, timestamptz),
+        @extschema@.set_account_status(bigint, text),
+        @extschema@.touch(bigint, timestamptz),
+        @extschema@.activity_status(timestamptz, timestamptz),
+        @extschema@.policy_at(timestamptz),
+        @extschema@.register_handle(bigint, text, timestamptz),
+        @extschema@.restore_handle(text, bigint, timestamptz),
+        @extschema@.lookup(text, timestamptz),
+        @extschema@.outbox_after(bigint, integer) TO %s', role);
+END $$;
+COMMENT ON FUNCTION @extschema@.grant_app(regrole) IS
+    'lets a role use the application API: accounts, activity, registration, restore, lookup, outbox';
+
+CREATE FUNCTION @extschema@.grant_admin(role regrole) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM @extschema@.grant_app(role);
+    EXECUTE format('GRANT EXECUTE ON FUNCTION
+        @extschema@.hold_handle(text, text, timestamptz),
+        @extschema@.release_hold(text, timestamptz),
+        @extschema@.reserve_handle(text, text, text, text),
+        @extschema@.unreserve_handle(text),
+        @extschema@.add_policy_version(timestamptz, jsonb),
+        @extschema@.start_release_run(timestamptz, integer, boolean),
+        @extschema@.release_batch(bigint),
+        @extschema@.finish_release_run(bigint) TO %s', role);
+    EXECUTE format('GRANT EXECUTE ON PROCEDURE
+        @extschema@.release_dormant(timestamptz, integer, boolean) TO %s', role);
+    -- operators and auditors read everything; nobody writes but the API
+    EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA @extschema@ TO %s', role);
+END $$;
+COMMENT ON FUNCTION @extschema@.grant_admin(regrole) IS
+    'lets a role do what the application does, plus holds, reservations, policy versions, release runs, and read every table';
