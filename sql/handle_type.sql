@@ -72,4 +72,6 @@ SELECT opcname, amname, amvalidate(opc.oid)
 -- volatility and strictness are honest
 SELECT proname, provolatile, proisstrict, proparallel, proleakproof
   FROM pg_proc WHERE pronamespace = 'handle_market'::regnamespace
+   AND (proname ~ '^handle(_(in|out|recv|send|to_text|eq|ne|lt|le|gt|ge|cmp|hash|hash_extended|sortsupport))?$'
+        OR proname IN ('confusable_key', 'check_handle'))
  ORDER BY proname, pronargs;

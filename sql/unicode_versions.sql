@@ -16,6 +16,8 @@ SELECT icu_version = handle_market.running_icu_version() AS recorded
   FROM handle_market.record_unicode_versions();
 \c
 SELECT 'elon'::handle_market.handle;
--- ordinary users may read the versions but not record new ones
+-- ordinary users read the versions through a function, not the table, and
+-- may not record new ones
 SELECT has_table_privilege('public', 'handle_market.unicode_versions', 'SELECT') AS public_select,
+       has_function_privilege('public', 'handle_market.recorded_unicode_versions()', 'EXECUTE') AS public_read,
        has_function_privilege('public', 'handle_market.record_unicode_versions()', 'EXECUTE') AS public_record;
