@@ -21,7 +21,7 @@ SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 
 REGRESS = handle_type handle_errors handle_index confusable_key \
-	check_handle unicode_versions encodings
+	check_handle unicode_versions encodings lifecycle
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 ISOLATION = confusable_unique
 ISOLATION_OPTS = --inputdir=test --load-extension=$(EXTENSION)

@@ -1,6 +1,22 @@
 -- src/sql/65_internal.sql: helpers the API implementations share.  They write
 -- only while the gate is open, so calling them directly achieves nothing.
 
+-- Times in messages: UTC, the same whatever the session's DateStyle or
+-- TimeZone, since outbox messages are stored and delivered elsewhere.
+CREATE FUNCTION @extschema@.utc_time(ts timestamptz) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"');
+END;
+
+CREATE FUNCTION @extschema@.utc_date(ts timestamptz) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD');
+END;
+
 -- An account is exempt from release under a policy version.
 CREATE FUNCTION @extschema@.is_exempt(a @extschema@.accounts, p @extschema@.policy)
     RETURNS boolean
@@ -60,3 +76,14 @@ BEGIN
     END IF;
     RETURN p_candidate::handle;
 END $$;
+
+-- Registering or restoring a handle is activity, like touch(); the account
+-- is already locked by the caller.
+CREATE FUNCTION @extschema@._mark_active(p_account_id bigint, p_at timestamptz)
+    RETURNS void
+    LANGUAGE sql
+    SET search_path = pg_catalog, @extschema@, pg_temp
+BEGIN ATOMIC
+    UPDATE @extschema@.accounts SET last_active_at = p_at
+     WHERE account_id = p_account_id AND last_active_at < p_at;
+END;

@@ -31,7 +31,7 @@ DECLARE
     v_other handle;
     v_phase record;
 BEGIN
-    PERFORM _require_account(p_account_id);
+    PERFORM _require_account(p_account_id, 'update');
     v_reason := check_handle(p_candidate, v_policy.profile);
     IF v_reason IS NOT NULL THEN
         RAISE EXCEPTION 'handle "%" does not meet the % profile', p_candidate, v_policy.profile
@@ -68,8 +68,9 @@ BEGIN
         IF v_phase.phase <> 'available' THEN
             RAISE EXCEPTION 'handle "%" cannot be registered in its % phase', v_handle, v_phase.phase
                 USING ERRCODE = 'HM008',
-                      DETAIL = format('The %s phase ends at %s.', v_phase.phase, v_phase.ends_at);
+                      DETAIL = format('The %s phase ends at %s.', v_phase.phase, utc_time(v_phase.ends_at));
         END IF;
+        PERFORM _mark_active(p_account_id, p_as_of);
         UPDATE handles
            SET display = v_display, owner_id = p_account_id, state = 'registered',
                registered_at = p_as_of, notice_at = NULL, released_at = NULL,
@@ -100,6 +101,7 @@ BEGIN
             USING ERRCODE = 'HM002',
                   DETAIL = format('"%s" and "%s" share the confusable key "%s".', v_handle, v_other, v_key);
     END;
+    PERFORM _mark_active(p_account_id, p_as_of);
     PERFORM _record(v_handle, NULL, 'registered', p_as_of, p_account_id, 'registered',
                     'registered', 'registered');
     RETURN v_handle;
@@ -143,12 +145,11 @@ BEGIN
         RAISE EXCEPTION 'handle "%" is not in redemption', v_handle
             USING ERRCODE = 'HM008',
                   DETAIL = format('Redemption ended at %s; the handle is in its %s phase.',
-                                  released_at_plus(v_row), v_phase.phase);
+                                  utc_time(released_at_plus(v_row)), v_phase.phase);
     END IF;
 
     -- restoring is activity: the handle must not be at risk again at once
-    UPDATE accounts SET last_active_at = greatest(last_active_at, p_as_of)
-     WHERE account_id = p_account_id;
+    PERFORM _mark_active(p_account_id, p_as_of);
     UPDATE handles
        SET owner_id = p_account_id, state = 'registered', released_at = NULL,
            notice_at = NULL, policy_version = (policy_at(p_as_of)).version

@@ -40,7 +40,7 @@ BEGIN
         SELECT * INTO v_pol FROM policy p WHERE p.version = v_row.policy_version;
         IF v_row.hold_reason IS NOT NULL THEN
             state := 'held';
-            reason := format('held since %s: %s', to_char(v_row.held_at, 'YYYY-MM-DD'), v_row.hold_reason);
+            reason := format('held since %s: %s', utc_date(v_row.held_at), v_row.hold_reason);
         ELSIF v_row.state = 'registered' THEN
             state := 'registered';
             reason := 'registered';
@@ -48,7 +48,7 @@ BEGIN
             state := 'at_risk';
             phase_ends_at := v_row.notice_at + v_pol.notice_period;
             reason := format('at risk: the owner has been inactive; released on %s unless the owner is active again',
-                             to_char(phase_ends_at, 'YYYY-MM-DD'));
+                             utc_date(phase_ends_at));
         ELSE
             v_phase := handle_phase(v_row, as_of);
             state := v_phase.phase;
@@ -56,11 +56,11 @@ BEGIN
             owner_id := NULL;
             reason := CASE v_phase.phase
                 WHEN 'redemption' THEN format('in redemption until %s; only the former owner may restore it',
-                                              to_char(phase_ends_at, 'YYYY-MM-DD'))
+                                              utc_date(phase_ends_at))
                 WHEN 'quarantine' THEN format('in quarantine until %s; nobody may take it',
-                                              to_char(phase_ends_at, 'YYYY-MM-DD'))
+                                              utc_date(phase_ends_at))
                 WHEN 'premium' THEN format('released; sold at a decaying premium until %s',
-                                           to_char(phase_ends_at, 'YYYY-MM-DD'))
+                                           utc_date(phase_ends_at))
                 ELSE 'available' END;
         END IF;
         RETURN;

@@ -123,7 +123,7 @@ BEGIN
         ), o AS (
             INSERT INTO outbox (kind, account_id, handle, at, detail)
             SELECT 'inactivity_notice', owner_id, handle, v_run.as_of,
-                   format('Log in before %s to keep @%s.', release_on, handle) FROM n
+                   format('Log in before %s to keep @%s.', utc_time(release_on), handle) FROM n
             UNION ALL
             SELECT 'released', previous_owner_id, handle, v_run.as_of,
                    format('@%s was released; you may restore it during redemption.', handle) FROM r
