@@ -46,3 +46,62 @@ SELECT * FROM registered WHERE h = '@User_42';
 -- 6. The ICU and Unicode versions the keys were computed with.
 SELECT icu_version, unicode_version, running_icu_version() AS running_icu
   FROM unicode_versions;
+
+-- ------------------------------------------------------------------------
+-- The registry, month by month (simulated time: every call says when it
+-- acts, so the story needs no waiting).  Day 0 is 2026-01-01 UTC.
+-- ------------------------------------------------------------------------
+SET timezone = 'UTC';
+SET datestyle = 'ISO';
+\set QUIET on
+CREATE FUNCTION pg_temp.day(n int) RETURNS timestamptz LANGUAGE sql IMMUTABLE
+    AS $$ SELECT '2026-01-01 00:00:00+00'::timestamptz + n * interval '1 day' $$;
+CREATE FUNCTION pg_temp.story(n int) RETURNS TABLE (handle handle_market.handle, state text,
+                                                    owner bigint, reason text)
+    LANGUAGE sql AS $$
+    SELECT l.handle, l.state, l.owner_id, l.reason
+      FROM unnest(ARRAY['ElonMusk', 'night_owl', 'cat_lady', 'StartupCEO']) c,
+           handle_market.lookup(c, pg_temp.day(n)) l $$;
+\set QUIET off
+
+-- January: four people sign up.  One pays for Premium.
+SELECT upsert_account(1, active_at => pg_temp.day(0)), upsert_account(2, active_at => pg_temp.day(0)),
+       upsert_account(3, active_at => pg_temp.day(0)), upsert_account(4, 'premium', active_at => pg_temp.day(0));
+SELECT register_handle(1, '@ElonMusk', pg_temp.day(0)), register_handle(2, 'night_owl', pg_temp.day(0)),
+       register_handle(3, 'cat_lady', pg_temp.day(0)), register_handle(4, 'StartupCEO', pg_temp.day(0));
+-- A look-alike and a reserved name are refused, with their own SQLSTATEs.
+\set VERBOSITY verbose
+SELECT register_handle(3, 'EIonMusk', pg_temp.day(1));
+SELECT register_handle(3, 'tw1tter_support', pg_temp.day(1));
+\set VERBOSITY default
+
+-- February 1st (day 31): three owners have not logged in for 30 days.  The
+-- DBA's nightly release run notices them; the Premium subscriber is exempt.
+CALL release_dormant(pg_temp.day(31), 2);
+SELECT * FROM pg_temp.story(31);
+SELECT kind, account_id, handle, detail FROM outbox WHERE kind = 'inactivity_notice' ORDER BY handle;
+
+-- February 15th: night_owl logs in and keeps the handle at once.
+SELECT touch(2, pg_temp.day(45));
+SELECT * FROM pg_temp.story(45);
+
+-- March 3rd (day 61): the notices have run out.
+CALL release_dormant(pg_temp.day(61), 2);
+SELECT * FROM pg_temp.story(61);
+
+-- March 10th: cat_lady comes back within redemption and restores her handle.
+SELECT restore_handle('cat_lady', 3, pg_temp.day(68));
+SELECT * FROM pg_temp.story(68);
+
+-- April to May: ElonMusk goes through quarantine and a decaying premium,
+-- then becomes available.
+SELECT d AS day, s.state, s.reason FROM unnest(ARRAY[91, 96, 117]) d, pg_temp.story(d) s
+ WHERE s.handle = 'elonmusk';
+
+-- Everything that happened, in the append-only history.
+SELECT handle, from_state, to_state, at::date, reason FROM handle_events ORDER BY event_id;
+SELECT run_id, as_of::date, batches, examined, noticed, released, status FROM release_runs;
+
+-- Nothing bypasses the API, not even the table owner.
+UPDATE handles SET owner_id = 3 WHERE handle = 'elonmusk';
+DELETE FROM handle_events;

@@ -8,5 +8,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install_deps.sh
 make -s -j2 >/dev/null
 make -s install >/dev/null
-bash scripts/cluster.sh psql -X -e -f demo/demo.sql 2>&1 \
+bash scripts/cluster.sh psql -X -a -f demo/demo.sql 2>&1 \
     | grep -v -e '^Creating new PostgreSQL cluster' -e '^Dropping cluster'
