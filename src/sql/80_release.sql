@@ -50,7 +50,6 @@ DECLARE
     v_run release_runs;
     v_pol policy;
     v_batch handle[];
-    v_owners bigint[];
     v_reverted integer;
 BEGIN
     SELECT * INTO v_run FROM release_runs WHERE run_id = p_run_id FOR UPDATE;
@@ -59,22 +58,19 @@ BEGIN
     END IF;
     v_pol := policy_at(v_run.as_of);
 
+    -- one row more than the batch tells whether this batch is the last
     IF v_run.last_handle IS NULL THEN
-        SELECT array_agg(b.handle ORDER BY b.handle),
-               array_agg(DISTINCT b.owner_id) FILTER (WHERE b.state <> 'released' AND b.hold_reason IS NULL)
-          INTO v_batch, v_owners
-          FROM (SELECT h.handle, h.owner_id, h.state, h.hold_reason FROM handles h
-                 ORDER BY h.handle LIMIT v_run.batch_size) b;
+        SELECT array_agg(h.handle ORDER BY h.handle) INTO v_batch
+          FROM (SELECT h.handle FROM handles h
+                 ORDER BY h.handle LIMIT v_run.batch_size + 1) h;
     ELSE
-        SELECT array_agg(b.handle ORDER BY b.handle),
-               array_agg(DISTINCT b.owner_id) FILTER (WHERE b.state <> 'released' AND b.hold_reason IS NULL)
-          INTO v_batch, v_owners
-          FROM (SELECT h.handle, h.owner_id, h.state, h.hold_reason FROM handles h
-                 WHERE h.handle > v_run.last_handle
-                 ORDER BY h.handle LIMIT v_run.batch_size) b;
+        SELECT array_agg(h.handle ORDER BY h.handle) INTO v_batch
+          FROM (SELECT h.handle FROM handles h WHERE h.handle > v_run.last_handle
+                 ORDER BY h.handle LIMIT v_run.batch_size + 1) h;
     END IF;
+    done := coalesce(cardinality(v_batch), 0) <= v_run.batch_size;
+    v_batch := v_batch[1:v_run.batch_size];
     examined := coalesce(cardinality(v_batch), 0);
-    done := examined < v_run.batch_size;
     last_handle := coalesce(v_batch[examined], v_run.last_handle);
     noticed := 0;
     released := 0;
@@ -88,7 +84,10 @@ BEGIN
         -- Lock the owners first (the order every API function uses), so a
         -- touch() that committed before these locks is seen by the decisions
         -- below and a touch() that comes later waits for this batch.
-        PERFORM 1 FROM accounts WHERE account_id = ANY (v_owners)
+        PERFORM 1 FROM accounts
+         WHERE account_id IN (SELECT h.owner_id FROM handles h
+                               WHERE h.handle = ANY (v_batch) AND h.state <> 'released'
+                                 AND h.hold_reason IS NULL)
          ORDER BY account_id FOR NO KEY UPDATE;
 
         WITH d AS (
