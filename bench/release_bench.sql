@@ -29,7 +29,10 @@
 \set ON_ERROR_STOP on
 \pset pager off
 SET client_min_messages = warning;
-\set n 1000000
+\if :{?n}
+\else
+    \set n 1000000
+\endif
 \setenv HM_N :n
 
 CREATE DATABASE hm_tmpl;
@@ -47,11 +50,14 @@ SELECT extract(epoch FROM clock_timestamp() - :'t_load') AS load_accounts_s,
        clock_timestamp() AS t_load \gset
 \! for p in 0 1; do psql -X -q -v ON_ERROR_STOP=1 -d hm_tmpl -c "SELECT count(handle_market.register_handle(g, 'u' || lpad(g::text, 7, '0'), '2026-01-01')) FROM generate_series($p * $HM_N / 2 + 1, ($p + 1) * $HM_N / 2) g" >/dev/null & done; wait
 SELECT extract(epoch FROM clock_timestamp() - :'t_load') AS load_handles_s \gset
+SELECT set_config('bench.n', :'n', false) \gset
 DO $$
 BEGIN
-    IF (SELECT count(*) FROM handle_market.handles WHERE state = 'registered') <> :n
-       OR (SELECT count(*) FROM handle_market.accounts) <> :n THEN
-        RAISE EXCEPTION 'release bench: the load did not create % accounts and handles', :n;
+    IF (SELECT count(*) FROM handle_market.handles WHERE state = 'registered')
+           <> current_setting('bench.n')::bigint
+       OR (SELECT count(*) FROM handle_market.accounts) <> current_setting('bench.n')::bigint THEN
+        RAISE EXCEPTION 'release bench: the load did not create % accounts and handles',
+            current_setting('bench.n');
     END IF;
 END $$;
 
@@ -79,29 +85,32 @@ INSERT INTO bench.a_copy SELECT account_id, subscription, verified, last_active_
 CREATE PROCEDURE bench.batched_update(p_as_of timestamptz, p_batch integer)
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_last handle_market.handle;
-    v_hi handle_market.handle;
+    v_lo handle_market.handle;      -- first handle of this batch
+    v_next handle_market.handle;    -- first handle of the next batch
 BEGIN
-    LOOP
-        IF v_last IS NULL THEN
-            SELECT handle INTO v_hi FROM bench.h_copy
-             ORDER BY handle OFFSET p_batch - 1 LIMIT 1;
-        ELSE
-            SELECT handle INTO v_hi FROM bench.h_copy WHERE handle > v_last
-             ORDER BY handle OFFSET p_batch - 1 LIMIT 1;
+    SELECT handle INTO v_lo FROM bench.h_copy ORDER BY handle LIMIT 1;
+    WHILE v_lo IS NOT NULL LOOP
+        SELECT handle INTO v_next FROM bench.h_copy WHERE handle >= v_lo
+         ORDER BY handle OFFSET p_batch LIMIT 1;
+        IF v_next IS NOT NULL THEN
+            UPDATE bench.h_copy h SET state = 'at_risk', notice_at = p_as_of
+              FROM bench.a_copy a
+             WHERE h.handle >= v_lo AND h.handle < v_next
+               AND h.state = 'registered'
+               AND a.account_id = h.owner_id
+               AND a.last_active_at <= p_as_of - interval '30 days'
+               AND NOT a.verified AND a.subscription = 'none';
+        ELSE                        -- the last batch
+            UPDATE bench.h_copy h SET state = 'at_risk', notice_at = p_as_of
+              FROM bench.a_copy a
+             WHERE h.handle >= v_lo
+               AND h.state = 'registered'
+               AND a.account_id = h.owner_id
+               AND a.last_active_at <= p_as_of - interval '30 days'
+               AND NOT a.verified AND a.subscription = 'none';
         END IF;
-        -- v_hi IS NULL: fewer than p_batch rows are left, this is the last batch
-        UPDATE bench.h_copy h SET state = 'at_risk', notice_at = p_as_of
-          FROM bench.a_copy a
-         WHERE (v_last IS NULL OR h.handle > v_last)
-           AND (v_hi IS NULL OR h.handle <= v_hi)
-           AND h.state = 'registered'
-           AND a.account_id = h.owner_id
-           AND a.last_active_at <= p_as_of - interval '30 days'
-           AND NOT a.verified AND a.subscription = 'none';
         COMMIT;
-        EXIT WHEN v_hi IS NULL;
-        v_last := v_hi;
+        v_lo := v_next;
     END LOOP;
 END $$;
 

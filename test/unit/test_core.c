@@ -11,6 +11,7 @@
 
 #include "../../src/core/confusable.h"
 #include "../../src/core/icu_support.h"
+#include "../../src/core/lifecycle.h"
 #include "../../src/core/normalize.h"
 #include "../../src/core/profiles.h"
 
@@ -172,6 +173,46 @@ ascii_table_covers_icu_skeleton(void)
 	}
 }
 
+#define DAY ((int64_t) 86400 * 1000000)
+
+static void
+phase_is(int64_t released, int64_t as_of, const char *want_phase, int64_t want_end)
+{
+	hm_release_periods p = {30 * DAY, 5 * DAY, 21 * DAY};
+	int64_t		end;
+	hm_phase	ph = hm_release_phase(released, as_of, &p, &end);
+	char		what[96];
+	char		got[96];
+	char		want[96];
+
+	snprintf(what, sizeof(what), "phase at day %lld", (long long) ((as_of - released) / DAY));
+	snprintf(got, sizeof(got), "%s until %lld", hm_phase_name(ph), (long long) end);
+	snprintf(want, sizeof(want), "%s until %lld", want_phase, (long long) want_end);
+	check(strcmp(got, want) == 0, what, got, want);
+}
+
+static void
+lifecycle_tests(void)
+{
+	int64_t		r = 1000 * DAY;
+
+	check(!hm_is_inactive(0, 30 * DAY - 1, 30 * DAY), "active a microsecond before 30 days", "inactive", "active");
+	check(hm_is_inactive(0, 30 * DAY, 30 * DAY), "inactive at exactly 30 days", "active", "inactive");
+	check(!hm_is_inactive(HM_TIME_MAX - DAY, HM_TIME_MAX - 1, 30 * DAY), "no overflow near the end of time",
+		  "inactive", "active");
+	check(hm_time_add(HM_TIME_MAX - 5, 10) == HM_TIME_MAX, "hm_time_add saturates up", "wrapped", "max");
+	check(hm_time_add(HM_TIME_MIN + 5, -10) == HM_TIME_MIN, "hm_time_add saturates down", "wrapped", "min");
+	phase_is(r, r - DAY, "redemption", r + 30 * DAY);	/* asked before the release */
+	phase_is(r, r, "redemption", r + 30 * DAY);
+	phase_is(r, r + 30 * DAY - 1, "redemption", r + 30 * DAY);
+	phase_is(r, r + 30 * DAY, "quarantine", r + 35 * DAY);
+	phase_is(r, r + 35 * DAY - 1, "quarantine", r + 35 * DAY);
+	phase_is(r, r + 35 * DAY, "premium", r + 56 * DAY);
+	phase_is(r, r + 56 * DAY - 1, "premium", r + 56 * DAY);
+	phase_is(r, r + 56 * DAY, "available", HM_TIME_MAX);
+	phase_is(r, HM_TIME_MAX, "available", HM_TIME_MAX);
+}
+
 int
 main(void)
 {
@@ -271,6 +312,8 @@ main(void)
 			   "character U+0661 ARABIC-INDIC DIGIT ONE at position 4 breaks the Bidi rule (RFC 5893): right-to-left characters cannot follow a left-to-right start");
 	profile_is("precis", "ab\xE0\xA5\xA7",	/* ab१ */
 			   "handle mixes the scripts Latin and Devanagari, which may not be mixed");
+
+	lifecycle_tests();
 
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed == 0 ? 0 : 1;
