@@ -46,10 +46,10 @@ CREATE SCHEMA bench;
 -- index insertions do not fight over the same leaf pages).
 SELECT clock_timestamp() AS t_load \gset
 \! for p in 0 1; do psql -X -q -v ON_ERROR_STOP=1 -d hm_tmpl -c "SELECT count(handle_market.upsert_account(g, active_at => CASE WHEN g % 5 < 2 THEN timestamptz '2026-01-01' ELSE timestamptz '2026-02-01' END)) FROM generate_series($p * $HM_N / 2 + 1, ($p + 1) * $HM_N / 2) g" >/dev/null & done; wait
-SELECT extract(epoch FROM clock_timestamp() - :'t_load') AS load_accounts_s,
+SELECT round(extract(epoch FROM clock_timestamp() - :'t_load')) AS load_accounts_s,
        clock_timestamp() AS t_load \gset
 \! for p in 0 1; do psql -X -q -v ON_ERROR_STOP=1 -d hm_tmpl -c "SELECT count(handle_market.register_handle(g, 'u' || lpad(g::text, 7, '0'), '2026-01-01')) FROM generate_series($p * $HM_N / 2 + 1, ($p + 1) * $HM_N / 2) g" >/dev/null & done; wait
-SELECT extract(epoch FROM clock_timestamp() - :'t_load') AS load_handles_s \gset
+SELECT round(extract(epoch FROM clock_timestamp() - :'t_load')) AS load_handles_s \gset
 SELECT set_config('bench.n', :'n', false) \gset
 DO $$
 BEGIN
@@ -146,7 +146,8 @@ END $$;
 VACUUM (FREEZE, ANALYZE);
 \c postgres
 SET client_min_messages = warning;
-CREATE TEMP TABLE release_times (rep int, label text, ms float8, changed bigint);
+-- a plain table: psql's \c ends the session and would take a temporary one along
+CREATE TABLE release_times (rep int, label text, ms float8, changed bigint);
 
 CREATE DATABASE hm_rep1 TEMPLATE hm_tmpl STRATEGY FILE_COPY;
 \c hm_rep1
@@ -180,6 +181,7 @@ CREATE TEMP TABLE release_results AS
 SELECT label, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms,
        min(changed) AS min_changed, max(changed) AS max_changed
   FROM release_times GROUP BY label;
+DROP TABLE release_times;
 CREATE FUNCTION pg_temp.r(a text) RETURNS float8 LANGUAGE sql AS
 $$ SELECT ms FROM release_results WHERE label = a $$;
 

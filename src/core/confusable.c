@@ -20,26 +20,9 @@
 #define KEY_UCHARS 2048
 
 /* The replacement for each ASCII byte that has one; NULL keeps the byte. */
-static const char *
-ascii_replacement(unsigned char c)
-{
-	switch (c)
-	{
-		case '0':
-			return "o";
-		case '1':
-		case 'i':
-			return "l";
-		case 'm':
-			return "rn";
-		case 'w':
-			return "vv";
-		case 'd':
-			return "cl";
-		default:
-			return NULL;
-	}
-}
+static const char *const ascii_replacement[128] = {
+	['0'] = "o", ['1'] = "l", ['i'] = "l", ['m'] = "rn", ['w'] = "vv", ['d'] = "cl",
+};
 
 size_t
 hm_ascii_fold(const char *in, size_t len, char *out)
@@ -48,13 +31,17 @@ hm_ascii_fold(const char *in, size_t len, char *out)
 
 	for (size_t i = 0; i < len; i++)
 	{
-		const char *r = ascii_replacement((unsigned char) in[i]);
+		unsigned char c = (unsigned char) in[i];
+		const char *r = c < 128 ? ascii_replacement[c] : NULL;
 
 		if (r == NULL)
-			out[o++] = in[i];
+			out[o++] = (char) c;
 		else
-			while (*r)
-				out[o++] = *r++;
+		{
+			out[o++] = r[0];
+			if (r[1])
+				out[o++] = r[1];
+		}
 	}
 	return o;
 }
