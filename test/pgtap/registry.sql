@@ -15,7 +15,7 @@ CREATE EXTENSION IF NOT EXISTS handle_market;
 SET search_path = handle_market, public;
 SET timezone = 'UTC';
 
-SELECT plan(82);
+SELECT plan(89);
 
 CREATE FUNCTION pg_temp.day(n int) RETURNS timestamptz LANGUAGE sql IMMUTABLE
     AS $$ SELECT '2026-01-01 00:00:00+00'::timestamptz + n * interval '1 day' $$;
@@ -148,6 +148,21 @@ SELECT is_empty($$ SELECT p.oid::regprocedure FROM pg_proc p
                     WHERE p.pronamespace = 'handle_market'::regnamespace AND p.prosecdef
                       AND NOT EXISTS (SELECT FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%') $$,
                 'every SECURITY DEFINER function sets search_path');
+
+-- the outbox, read with a cursor
+SELECT is((SELECT count(*) FROM outbox_after(0)), (SELECT count(*) FROM outbox), 'outbox_after(0) reads every message');
+SELECT is((SELECT min(message_id) FROM outbox_after(3, 2)), 4::bigint, 'outbox_after starts after the cursor');
+SELECT is((SELECT count(*) FROM outbox_after(3, 2)), 2::bigint, 'and reads at most max_messages');
+
+-- the phase arithmetic in C, at its boundaries
+SELECT is((release_phase(pg_temp.day(0), pg_temp.day(30) - interval '1 microsecond', '30 days', '5 days', '21 days')).phase,
+          'redemption', 'release_phase: redemption to its last microsecond');
+SELECT is((release_phase(pg_temp.day(0), pg_temp.day(30), '30 days', '5 days', '21 days'))::text,
+          format('(quarantine,"%s")', pg_temp.day(35)), 'release_phase: quarantine from day 30 to day 35');
+SELECT is((release_phase(pg_temp.day(0), pg_temp.day(56), '30 days', '5 days', '21 days'))::text,
+          '(available,)', 'release_phase: available from day 56, with no end');
+SELECT throws_ok($$ SELECT release_phase(now(), now(), '1 month', '5 days', '21 days') $$, '22023',
+                 'policy periods must be given in days, hours or smaller units', 'a month is not a fixed period');
 
 CREATE ROLE hm_test_app;
 CREATE ROLE hm_test_admin;
