@@ -15,7 +15,7 @@ CREATE EXTENSION IF NOT EXISTS handle_market;
 SET search_path = handle_market, public;
 SET timezone = 'UTC';
 
-SELECT plan(89);
+SELECT plan(92);
 
 CREATE FUNCTION pg_temp.day(n int) RETURNS timestamptz LANGUAGE sql IMMUTABLE
     AS $$ SELECT '2026-01-01 00:00:00+00'::timestamptz + n * interval '1 day' $$;
@@ -182,6 +182,15 @@ SELECT ok(has_function_privilege('hm_test_admin', 'handle_market.hold_handle(tex
 SELECT ok(NOT has_table_privilege('hm_test_admin', 'handle_market.handles', 'UPDATE')
           AND NOT has_function_privilege('hm_test_admin', 'handle_market._register_handle(bigint, text, timestamptz)', 'EXECUTE'),
           'grant_admin: no direct writes and no implementations');
+
+SET ROLE hm_test_app;
+SELECT lives_ok($$ SELECT handle_market.register_handle(3, 'app_made_it', pg_temp.day(100)) $$,
+                'the application role registers through the gate without rights on the tables');
+SELECT throws_ok($$ UPDATE handle_market.handles SET display = 'x' $$, '42501', NULL,
+                 'and cannot write the tables itself');
+SELECT throws_ok($$ SELECT handle_market._register_handle(3, 'sneaky_two', now()) $$, '42501', NULL,
+                 'nor call an implementation');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;
