@@ -16,10 +16,14 @@
 #include "handle_market.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_proc.h"
 #include "commands/trigger.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -120,4 +124,76 @@ hm_guard(PG_FUNCTION_ARGS)
 				 errdetail("The table changes only through the handle_market functions."),
 				 errhint("Call the handle_market function for this change, such as register_handle(), touch() or release_dormant().")));
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * The release lock: one release run at a time.  It is a session-level
+ * advisory lock (a run commits after every batch, so a transaction lock
+ * would not last), on the same key as
+ * pg_advisory_lock(hashtext('handle_market.release_dormant')), so a DBA can
+ * see it in pg_locks.  Unlike a plain session lock it does not outlive a
+ * failed run: it is dropped when the transaction that holds it aborts, so a
+ * cancelled or timed-out run does not block every later one until its
+ * session ends.
+ */
+static bool holds_release_lock = false;
+static bool release_callback_registered = false;
+
+static void
+release_lock_tag(LOCKTAG *tag)
+{
+	/* deterministic collations all hash the bytes: "C" gives SQL's value */
+	int64		key = (int64) DatumGetInt32(DirectFunctionCall1Coll(hashtext, C_COLLATION_OID,
+																	 CStringGetTextDatum("handle_market.release_dormant")));
+
+	/* as pg_advisory_lock(bigint) builds its tag */
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) (key >> 32), (uint32) key, 1);
+}
+
+static void
+drop_release_lock(void)
+{
+	LOCKTAG		tag;
+
+	release_lock_tag(&tag);
+	LockRelease(&tag, ExclusiveLock, true);
+	holds_release_lock = false;
+}
+
+static void
+release_lock_on_abort(XactEvent event, void *arg pg_attribute_unused())
+{
+	if (event == XACT_EVENT_ABORT && holds_release_lock)
+		drop_release_lock();
+}
+
+PG_FUNCTION_INFO_V1(hm_release_lock_try);
+Datum
+hm_release_lock_try(PG_FUNCTION_ARGS)
+{
+	LOCKTAG		tag;
+
+	if (holds_release_lock)
+		PG_RETURN_BOOL(true);
+	if (!release_callback_registered)
+	{
+		RegisterXactCallback(release_lock_on_abort, NULL);
+		release_callback_registered = true;
+	}
+	release_lock_tag(&tag);
+	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
+		PG_RETURN_BOOL(false);
+	holds_release_lock = true;
+	PG_RETURN_BOOL(true);
+}
+
+PG_FUNCTION_INFO_V1(hm_release_lock_release);
+Datum
+hm_release_lock_release(PG_FUNCTION_ARGS)
+{
+	bool		held = holds_release_lock;
+
+	if (held)
+		drop_release_lock();
+	PG_RETURN_BOOL(held);
 }

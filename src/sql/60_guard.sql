@@ -1,8 +1,9 @@
 -- src/sql/60_guard.sql: the guard.  State and history tables accept writes
 -- only while an API function runs (see src/guard.c); history tables accept
 -- nothing but inserts.  The triggers are ordinary ones, so a superuser's
--- restore with session_replication_role = replica (or pg_restore
--- --disable-triggers) can load a dump; nothing else gets past them.
+-- restore with session_replication_role = replica (or a data-only
+-- pg_restore -a --disable-triggers after the schema) can load a dump;
+-- nothing else gets past them.
 
 CREATE FUNCTION @extschema@.guard() RETURNS trigger
     AS 'MODULE_PATHNAME', 'hm_guard' LANGUAGE C;

@@ -7,6 +7,14 @@
 -- is what lets a rerun with the same as_of resume exactly where the
 -- interrupted one stopped.
 
+-- The release lock (see guard.c): a session advisory lock that a failed
+-- run's abort drops.  Exposed so that a DBA driving batches by hand takes it
+-- the same way.
+CREATE FUNCTION @extschema@.release_lock_try() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'hm_release_lock_try' LANGUAGE C VOLATILE STRICT;
+CREATE FUNCTION @extschema@.release_lock_release() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'hm_release_lock_release' LANGUAGE C VOLATILE STRICT;
+
 CREATE FUNCTION @extschema@._start_release_run(p_as_of timestamptz, p_batch_size integer,
                                                p_dry_run boolean)
     RETURNS bigint
@@ -21,8 +29,14 @@ BEGIN
         RAISE EXCEPTION 'release_dormant needs as_of, dry_run and a batch_size of at least 1'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- Runs are serialized by an advisory lock, so a run still marked
-    -- running is one that died.
+    -- Runs are serialized by the release lock, so a run still marked
+    -- running is one that died.  Without the lock, starting a run would
+    -- declare a live one dead.
+    IF NOT release_lock_try() THEN
+        RAISE EXCEPTION 'another release run is in progress'
+            USING ERRCODE = 'HM008',
+                  HINT = 'See release_runs; the run holds the release lock until it finishes or fails.';
+    END IF;
     UPDATE release_runs SET status = 'interrupted', finished_at = clock_timestamp()
      WHERE status = 'running';
     SELECT * INTO v_prev FROM release_runs r
@@ -175,13 +189,18 @@ END;
 
 CREATE FUNCTION @extschema@._finish_release_run(p_run_id bigint)
     RETURNS @extschema@.release_runs
-    LANGUAGE sql SECURITY DEFINER
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, @extschema@, pg_temp
-BEGIN ATOMIC
-    UPDATE @extschema@.release_runs SET status = 'finished', finished_at = clock_timestamp()
+AS $$
+DECLARE
+    v release_runs;
+BEGIN
+    UPDATE release_runs SET status = 'finished', finished_at = clock_timestamp()
      WHERE run_id = p_run_id AND status = 'running'
-    RETURNING *;
-END;
+    RETURNING * INTO v;
+    PERFORM release_lock_release();
+    RETURN v;
+END $$;
 
 CREATE FUNCTION @extschema@.finish_release_run(run_id bigint)
     RETURNS @extschema@.release_runs AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
@@ -203,7 +222,7 @@ BEGIN
         RAISE NOTICE 'release_dormant: this server is a replica; nothing to do';
         RETURN;
     END IF;
-    IF NOT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('handle_market.release_dormant')) THEN
+    IF NOT @extschema@.release_lock_try() THEN
         RAISE NOTICE 'release_dormant: another run is in progress; this one does nothing';
         RETURN;
     END IF;
@@ -220,7 +239,6 @@ BEGIN
     END LOOP;
     SELECT * INTO v_total FROM @extschema@.finish_release_run(v_run);
     COMMIT;
-    PERFORM pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('handle_market.release_dormant'));
     RAISE NOTICE '%', pg_catalog.format(
         'release_dormant run %s finished: %s batches, examined %s, noticed %s, released %s%s',
         v_run, v_total.batches, v_total.examined, v_total.noticed, v_total.released,
