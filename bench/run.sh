@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench/run.sh: `make bench`.  Builds and installs the extension, then runs
-# bench/handle_bench.sql on a throw-away cluster and prints ratios against
-# baselines measured in the same run (the machines are shared and noisy, so
-# absolute times mean little).  The report is kept in bench/results/latest.txt.
+# bench/handle_bench.sql, then bench/release_bench.sql and bench/touch_bench.sh,
+# on throw-away clusters and prints ratios against baselines measured in the
+# same run (the machines are shared and noisy, so absolute times mean little).
+# The report is kept in bench/results/latest.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,3 +15,14 @@ bash scripts/cluster.sh -o shared_buffers=512MB \
     psql -X -f bench/handle_bench.sql 2>&1 \
     | grep -v -e '^Creating new PostgreSQL cluster' -e '^Dropping cluster' \
     | tee bench/results/latest.txt
+
+# The lifecycle: release_dormant() over 1,000,000 handles against a batched
+# UPDATE written by hand (bench/release_bench.sql), then touch() under
+# pgbench against SELECT 1 (bench/touch_bench.sh).  A cluster of their own:
+# shared_buffers holds both sides of the release comparison at once, and
+# autovacuum stays off so that it cannot run during one side and not the
+# other.  Appended to the same report.
+bash scripts/cluster.sh -o shared_buffers=1GB -o autovacuum=off -o max_wal_size=4GB \
+    bash -c 'psql -X -f bench/release_bench.sql && bash bench/touch_bench.sh' 2>&1 \
+    | grep -v -e '^Creating new PostgreSQL cluster' -e '^Dropping cluster' \
+    | tee -a bench/results/latest.txt

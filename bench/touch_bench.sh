@@ -28,7 +28,7 @@ for p in 0 1; do
         FROM generate_series($p * $N / 2 + 1, ($p + 1) * $N / 2) g" >/dev/null &
 done
 wait
-load_s=$(echo "$(date +%s.%N) - $t0" | bc)
+load_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
 psql -X -q -v ON_ERROR_STOP=1 -d $DB >/dev/null <<EOF
 DO \$\$
 BEGIN
@@ -69,18 +69,20 @@ written=$(psql -X -A -t -d $DB -c \
     "SELECT count(*) FROM handle_market.accounts WHERE last_active_at <> '$active_at'")
 psql -X -q -d postgres -c "DROP DATABASE $DB" >/dev/null
 
-best() { echo "$1 $2" | awk '{ print ($1 > $2) ? $1 : $2 }'; }
+best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 > b + 0) ? a : b }'; }
+group() { printf '%.0f' "$1" | sed -E ':a; s/^([0-9]+)([0-9]{3})/\1,\2/; ta'; }
 s1=$(best "${tps[select1,1]}" "${tps[select1,2]}")
 tc=$(best "${tps[touch,1]}" "${tps[touch,2]}")
 
 echo
 printf 'touch on fresh accounts: pgbench -n -c 8 -j 2 -T %s, %s accounts (loaded in %.0f s, two loaders)\n' \
-    "$SECONDS_PER_RUN" "$(printf "%'d" "$N")" "$load_s"
-printf ' %-9s | %12s | %12s | %12s\n' script 'run 1 tps' 'run 2 tps' 'better tps'
-printf ' %-9s | %12.0f | %12.0f | %12.0f\n' 'SELECT 1' "${tps[select1,1]}" "${tps[select1,2]}" "$s1"
-printf ' %-9s | %12.0f | %12.0f | %12.0f\n' touch "${tps[touch,1]}" "${tps[touch,2]}" "$tc"
+    "$SECONDS_PER_RUN" "$(group "$N")" "$load_s"
+printf ' %-9s | %10s | %10s | %10s\n' script 'run 1 tps' 'run 2 tps' 'better'
+printf ' %-9s | %10s | %10s | %10s\n' 'SELECT 1' "$(group "${tps[select1,1]}")" \
+    "$(group "${tps[select1,2]}")" "$(group "$s1")"
+printf ' %-9s | %10s | %10s | %10s\n' touch "$(group "${tps[touch,1]}")" \
+    "$(group "${tps[touch,2]}")" "$(group "$tc")"
 printf ' accounts written by the touch runs: %s (expected 0: touch only reads)\n' "$written"
 echo
-LC_NUMERIC=C.UTF-8 awk -v t="$tc" -v s="$s1" 'BEGIN {
-    printf "touch vs SELECT 1 (pgbench, 8 clients): %.2f (target >= 0.7); %s touch/s\n", t / s, t }' \
-    | sed -E ':a; s/([0-9])([0-9]{3})(\.[0-9]+)? touch\/s/\1,\2\3 touch\/s/; ta' | sed -E 's/(,[0-9]{3})\.[0-9]+ touch/\1 touch/'
+printf 'touch vs SELECT 1 (pgbench, 8 clients): %s (target >= 0.7); %s touch/s\n' \
+    "$(awk -v t="$tc" -v s="$s1" 'BEGIN { printf "%.2f", t / s }')" "$(group "$tc")"
