@@ -36,7 +36,7 @@ CREATE TABLE @extschema@.handles (
     CHECK ((state = 'released') = (released_at IS NOT NULL)),
     CHECK ((state = 'at_risk') = (notice_at IS NOT NULL)),
     CHECK ((hold_reason IS NULL) = (held_at IS NULL))
-);
+) WITH (fillfactor = 80);   -- room for the sweep's updates to stay on the page
 COMMENT ON TABLE @extschema@.handles IS 'every handle that is or was registered';
 
 -- No two handles a reader could mistake for each other.  A released handle

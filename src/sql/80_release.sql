@@ -65,12 +65,15 @@ DECLARE
     v_pol policy;
     v_batch handle[];
     v_reverted integer;
+    v_release_on text;
 BEGIN
     SELECT * INTO v_run FROM release_runs WHERE run_id = p_run_id FOR UPDATE;
     IF NOT FOUND OR v_run.status <> 'running' THEN
         RAISE EXCEPTION 'release run % is not running', p_run_id USING ERRCODE = 'HM008';
     END IF;
     v_pol := policy_at(v_run.as_of);
+    -- the same for every handle noticed in this run
+    v_release_on := utc_time(v_run.as_of + v_pol.notice_period);
 
     -- one row more than the batch tells whether this batch is the last
     IF v_run.last_handle IS NULL THEN
@@ -111,7 +114,7 @@ BEGIN
                                  policy_version = v_pol.version
               FROM d WHERE h.handle = d.handle AND d.decision = 'notice'
                AND h.state = 'registered' AND h.hold_reason IS NULL
-            RETURNING h.handle, h.owner_id, h.notice_at + v_pol.notice_period AS release_on
+            RETURNING h.handle, h.owner_id
         ), r AS (
             UPDATE handles h SET state = 'released', released_at = v_run.as_of,
                                  previous_owner_id = h.owner_id, owner_id = NULL,
@@ -136,7 +139,7 @@ BEGIN
         ), o AS (
             INSERT INTO outbox (kind, account_id, handle, at, detail)
             SELECT 'inactivity_notice', owner_id, handle, v_run.as_of,
-                   format('Log in before %s to keep @%s.', utc_time(release_on), handle) FROM n
+                   format('Log in before %s to keep @%s.', v_release_on, handle) FROM n
             UNION ALL
             SELECT 'released', previous_owner_id, handle, v_run.as_of,
                    format('@%s was released; you may restore it during redemption.', handle) FROM r
@@ -169,11 +172,16 @@ BEGIN ATOMIC
     SELECT h.handle,
            CASE
                WHEN h.state = 'registered'
-                    AND NOT @extschema@.is_exempt(a, p_pol)
+                    -- is_exempt(), written out: a function with SET cannot be inlined
+                    AND NOT ((a.verified AND p_pol.exempt_verified)
+                             OR (a.subscription <> 'none' AND p_pol.exempt_subscribers)
+                             OR (a.status = 'memorialized' AND p_pol.exempt_memorialized))
                     AND @extschema@.activity_status(a.last_active_at, p_as_of, p_pol.inactive_after) = 'inactive'
                    THEN 'notice'
                WHEN h.state = 'at_risk'
-                    AND (@extschema@.is_exempt(a, p_pol)
+                    AND ((a.verified AND p_pol.exempt_verified)
+                         OR (a.subscription <> 'none' AND p_pol.exempt_subscribers)
+                         OR (a.status = 'memorialized' AND p_pol.exempt_memorialized)
                          OR @extschema@.activity_status(a.last_active_at, p_as_of, hp.inactive_after) = 'active')
                    THEN 'revert'
                WHEN h.state = 'at_risk' AND p_as_of >= h.notice_at + hp.notice_period
