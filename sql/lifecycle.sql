@@ -2,6 +2,7 @@
 -- Nothing here waits for a clock: every call takes the time it acts at.
 SET timezone = 'UTC';
 SET datestyle = 'ISO';
+\set SHOW_CONTEXT never
 SET search_path = handle_market, public;
 \set QUIET on
 CREATE FUNCTION pg_temp.day(n int) RETURNS timestamptz LANGUAGE sql IMMUTABLE

@@ -87,3 +87,15 @@ BEGIN ATOMIC
     UPDATE @extschema@.accounts SET last_active_at = p_at
      WHERE account_id = p_account_id AND last_active_at < p_at;
 END;
+
+-- The reservation a confusable key falls under, if any: a reserved handle
+-- with the same key, or a forbidden substring inside the key.
+CREATE FUNCTION @extschema@.reservation_for(p_key text) RETURNS @extschema@.reserved
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, @extschema@, pg_temp
+BEGIN ATOMIC
+    SELECT * FROM @extschema@.reserved r
+     WHERE (r.kind = 'handle' AND r.key = p_key)
+        OR (r.kind = 'substring' AND strpos(p_key, r.key) > 0)
+     ORDER BY r.kind, r.pattern LIMIT 1;
+END;

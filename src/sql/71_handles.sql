@@ -42,11 +42,8 @@ BEGIN
     v_key := confusable_key(v_handle);
     v_display := CASE WHEN left(p_candidate, 1) = '@' THEN substr(p_candidate, 2) ELSE p_candidate END;
 
-    SELECT * INTO v_res FROM reserved r
-     WHERE (r.kind = 'handle' AND r.key = v_key)
-        OR (r.kind = 'substring' AND strpos(v_key, r.key) > 0)
-     ORDER BY r.kind, r.pattern LIMIT 1;
-    IF FOUND THEN
+    v_res := reservation_for(v_key);
+    IF v_res.pattern IS NOT NULL THEN
         RAISE EXCEPTION 'handle "%" is reserved', v_handle
             USING ERRCODE = 'HM003',
                   DETAIL = format('reserved (%s): %s "%s"', v_res.reason,

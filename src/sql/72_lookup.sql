@@ -67,11 +67,8 @@ BEGIN
     END IF;
 
     v_key := confusable_key(handle);
-    SELECT * INTO v_res FROM reserved r
-     WHERE (r.kind = 'handle' AND r.key = v_key)
-        OR (r.kind = 'substring' AND strpos(v_key, r.key) > 0)
-     ORDER BY r.kind, r.pattern LIMIT 1;
-    IF FOUND THEN
+    v_res := reservation_for(v_key);
+    IF v_res.pattern IS NOT NULL THEN
         state := 'reserved';
         reason := format('reserved: %s', v_res.reason);
         RETURN;
