@@ -17,11 +17,13 @@ BEGIN ATOMIC
     SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD');
 END;
 
--- An account is exempt from release under a policy version.
+-- An account is exempt from release under a policy version.  No SET
+-- clause, so that the sweep's query inlines it; a BEGIN ATOMIC body binds
+-- its names when it is created, so the caller's search_path cannot change
+-- what it means.
 CREATE FUNCTION @extschema@.is_exempt(a @extschema@.accounts, p @extschema@.policy)
     RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT (a.verified AND p.exempt_verified)
         OR (a.subscription <> 'none' AND p.exempt_subscribers)
@@ -44,6 +46,17 @@ BEGIN
     END IF;
 END $$;
 
+CREATE FUNCTION @extschema@._unknown_account(p_account_id bigint)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'account % does not exist', coalesce(p_account_id::text, 'NULL')
+        USING ERRCODE = 'HM011',
+              HINT = 'Create it first with handle_market.upsert_account().';
+END $$;
+
 CREATE FUNCTION @extschema@._require_account(p_account_id bigint, p_lock text DEFAULT 'share')
     RETURNS @extschema@.accounts
     LANGUAGE plpgsql
@@ -59,9 +72,7 @@ BEGIN
         SELECT * INTO v FROM accounts WHERE account_id = p_account_id FOR SHARE;
     END IF;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'account % does not exist', coalesce(p_account_id::text, 'NULL')
-            USING ERRCODE = 'HM011',
-                  HINT = 'Create it first with handle_market.upsert_account().';
+        PERFORM _unknown_account(p_account_id);
     END IF;
     RETURN v;
 END $$;

@@ -68,9 +68,7 @@ BEGIN
       INTO v_last, v_resolution
       FROM accounts a WHERE a.account_id = p_account_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'account % does not exist', coalesce(p_account_id::text, 'NULL')
-            USING ERRCODE = 'HM011',
-                  HINT = 'Create it first with handle_market.upsert_account().';
+        PERFORM _unknown_account(p_account_id);
     END IF;
     IF p_at IS NULL OR v_last >= p_at - v_resolution THEN
         RETURN;

@@ -172,16 +172,11 @@ BEGIN ATOMIC
     SELECT h.handle,
            CASE
                WHEN h.state = 'registered'
-                    -- is_exempt(), written out: a function with SET cannot be inlined
-                    AND NOT ((a.verified AND p_pol.exempt_verified)
-                             OR (a.subscription <> 'none' AND p_pol.exempt_subscribers)
-                             OR (a.status = 'memorialized' AND p_pol.exempt_memorialized))
+                    AND NOT @extschema@.is_exempt(a, p_pol)
                     AND @extschema@.activity_status(a.last_active_at, p_as_of, p_pol.inactive_after) = 'inactive'
                    THEN 'notice'
                WHEN h.state = 'at_risk'
-                    AND ((a.verified AND p_pol.exempt_verified)
-                         OR (a.subscription <> 'none' AND p_pol.exempt_subscribers)
-                         OR (a.status = 'memorialized' AND p_pol.exempt_memorialized)
+                    AND (@extschema@.is_exempt(a, p_pol)
                          OR @extschema@.activity_status(a.last_active_at, p_as_of, hp.inactive_after) = 'active')
                    THEN 'revert'
                WHEN h.state = 'at_risk' AND p_as_of >= h.notice_at + hp.notice_period
