@@ -4,6 +4,8 @@
  */
 #include "lifecycle.h"
 
+#include <stddef.h>
+
 int64_t
 hm_time_add(int64_t a, int64_t b)
 {
@@ -62,4 +64,34 @@ hm_phase_name(hm_phase phase)
 			break;
 	}
 	return "available";
+}
+
+hm_sweep_action
+hm_sweep_decide(const hm_sweep_input *in)
+{
+	if (!in->at_risk)
+		return !in->exempt && hm_is_inactive(in->last_active, in->as_of, in->inactive_after)
+			? HM_SWEEP_NOTICE : HM_SWEEP_NONE;
+	if (in->exempt || !hm_is_inactive(in->last_active, in->as_of, in->notice_inactive_after))
+		return HM_SWEEP_REVERT;
+	if (in->as_of >= hm_time_add(in->notice_at, in->notice_period))
+		return HM_SWEEP_RELEASE;
+	return HM_SWEEP_NONE;
+}
+
+const char *
+hm_sweep_action_name(hm_sweep_action action)
+{
+	switch (action)
+	{
+		case HM_SWEEP_NOTICE:
+			return "notice";
+		case HM_SWEEP_REVERT:
+			return "revert";
+		case HM_SWEEP_RELEASE:
+			return "release";
+		case HM_SWEEP_NONE:
+			break;
+	}
+	return NULL;
 }

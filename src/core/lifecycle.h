@@ -52,4 +52,35 @@ hm_phase	hm_release_phase(int64_t released_at, int64_t as_of,
 /* "redemption", "quarantine", "premium", "available" */
 const char *hm_phase_name(hm_phase phase);
 
+/* What the release sweep does to one live, unheld handle. */
+typedef enum hm_sweep_action
+{
+	HM_SWEEP_NONE,
+	HM_SWEEP_NOTICE,			/* registered -> at_risk */
+	HM_SWEEP_REVERT,			/* at_risk -> registered: active again or exempt */
+	HM_SWEEP_RELEASE			/* at_risk -> released: the notice ran out */
+} hm_sweep_action;
+
+typedef struct hm_sweep_input
+{
+	bool		at_risk;		/* else registered */
+	bool		exempt;			/* under the policy in force at as_of */
+	int64_t		last_active;
+	int64_t		as_of;
+	int64_t		inactive_after; /* of the policy in force at as_of */
+	/* at_risk only: the notice and the policy version it was given under */
+	int64_t		notice_at;
+	int64_t		notice_period;
+	int64_t		notice_inactive_after;
+} hm_sweep_input;
+
+/*
+ * A notice is judged by the policy it was given under, so a later version
+ * never shortens a notice already running.
+ */
+hm_sweep_action hm_sweep_decide(const hm_sweep_input *in);
+
+/* NULL for HM_SWEEP_NONE, else "notice", "revert", "release" */
+const char *hm_sweep_action_name(hm_sweep_action action);
+
 #endif

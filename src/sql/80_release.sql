@@ -52,18 +52,67 @@ END $$;
 CREATE FUNCTION @extschema@.start_release_run(as_of timestamptz, batch_size integer, dry_run boolean)
     RETURNS bigint AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
 
--- One batch: the next batch_size handles in key order.
+-- The activity lock (see activity_lock.c): each batch holds it exclusively
+-- from before it reads until it commits; touch() and the other writes of
+-- activity or exemption take it shared.
+CREATE FUNCTION @extschema@.activity_lock_shared() RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_activity_lock_shared' LANGUAGE C VOLATILE STRICT;
+CREATE FUNCTION @extschema@.activity_lock_exclusive() RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_activity_lock_exclusive' LANGUAGE C VOLATILE STRICT;
+
+-- C: what the sweep does to one live, unheld handle ('notice', 'revert',
+-- 'release' or NULL).  A notice is judged by the policy version it was
+-- given under.
+CREATE FUNCTION @extschema@.release_decision(state text, notice_at timestamptz,
+                                             notice_period interval,
+                                             notice_inactive_after interval,
+                                             last_active_at timestamptz, exempt boolean,
+                                             inactive_after interval, as_of timestamptz)
+    RETURNS text
+    AS 'MODULE_PATHNAME', 'hm_release_decision'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+-- What the sweep would do to each live handle of the key range [lo, hi] at
+-- as_of.  The range is what keeps a batch on the primary key: a list of the
+-- batch's handles made the planner scan the whole table.
+CREATE FUNCTION @extschema@.release_decisions(p_lo @extschema@.handle, p_hi @extschema@.handle,
+                                              p_as_of timestamptz, p_pol @extschema@.policy)
+    RETURNS TABLE (handle @extschema@.handle, owner_id bigint, decision text)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, @extschema@, pg_temp
+BEGIN ATOMIC
+    SELECT h.handle, h.owner_id,
+           @extschema@.release_decision(h.state, h.notice_at, hp.notice_period, hp.inactive_after,
+               a.last_active_at, @extschema@.is_exempt(a.verified, a.subscription, a.status, p_pol),
+               p_pol.inactive_after, p_as_of)
+      FROM @extschema@.handles h
+      JOIN @extschema@.accounts a ON a.account_id = h.owner_id
+      JOIN @extschema@.policy hp ON hp.version = h.policy_version
+     WHERE h.handle OPERATOR(@extschema@.>=) p_lo
+       AND h.handle OPERATOR(@extschema@.<=) p_hi
+       AND h.state IN ('registered', 'at_risk')
+       AND h.hold_reason IS NULL;
+END;
+
+-- One batch: the next batch_size handles in key order.  Hash and merge
+-- joins are off because a batch is a few thousand rows of a table that may
+-- hold a billion: at the default costs the planner would rather scan all
+-- the accounts than look up a batch's owners one by one.
 CREATE FUNCTION @extschema@._release_batch(p_run_id bigint,
                                            OUT done boolean, OUT examined integer,
                                            OUT noticed integer, OUT released integer,
                                            OUT last_handle @extschema@.handle)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, @extschema@, pg_temp
+    SET enable_hashjoin = off
+    SET enable_mergejoin = off
+    SET max_parallel_workers_per_gather = 0
 AS $$
 DECLARE
     v_run release_runs;
     v_pol policy;
-    v_batch handle[];
+    v_lo handle;
+    v_hi handle;
     v_reverted integer;
     v_release_on text;
 BEGIN
@@ -71,24 +120,32 @@ BEGIN
     IF NOT FOUND OR v_run.status <> 'running' THEN
         RAISE EXCEPTION 'release run % is not running', p_run_id USING ERRCODE = 'HM008';
     END IF;
+    -- Before anything is read: every statement below sees each touch that
+    -- committed before this point, and a later one waits for this commit.
+    IF NOT v_run.dry_run THEN
+        PERFORM activity_lock_exclusive();
+    END IF;
     v_pol := policy_at(v_run.as_of);
     -- the same for every handle noticed in this run
     v_release_on := utc_time(v_run.as_of + v_pol.notice_period);
 
-    -- one row more than the batch tells whether this batch is the last
+    -- The batch is the key range [v_lo, v_hi].
     IF v_run.last_handle IS NULL THEN
-        SELECT array_agg(h.handle ORDER BY h.handle) INTO v_batch
-          FROM (SELECT h.handle FROM handles h
-                 ORDER BY h.handle LIMIT v_run.batch_size + 1) h;
+        SELECT h.handle INTO v_lo FROM handles h ORDER BY h.handle LIMIT 1;
     ELSE
-        SELECT array_agg(h.handle ORDER BY h.handle) INTO v_batch
-          FROM (SELECT h.handle FROM handles h WHERE h.handle > v_run.last_handle
-                 ORDER BY h.handle LIMIT v_run.batch_size + 1) h;
+        SELECT h.handle INTO v_lo FROM handles h WHERE h.handle > v_run.last_handle
+         ORDER BY h.handle LIMIT 1;
     END IF;
-    done := coalesce(cardinality(v_batch), 0) <= v_run.batch_size;
-    v_batch := v_batch[1:v_run.batch_size];
-    examined := coalesce(cardinality(v_batch), 0);
-    last_handle := coalesce(v_batch[examined], v_run.last_handle);
+    SELECT h.handle INTO v_hi FROM handles h WHERE h.handle >= v_lo
+     ORDER BY h.handle OFFSET v_run.batch_size - 1 LIMIT 1;
+    IF v_hi IS NULL THEN            -- fewer than batch_size left
+        SELECT count(*), max(h.handle) INTO examined, v_hi FROM handles h WHERE h.handle >= v_lo;
+        done := true;
+    ELSE
+        examined := v_run.batch_size;
+        done := NOT EXISTS (SELECT FROM handles h WHERE h.handle > v_hi);
+    END IF;
+    last_handle := coalesce(v_hi, v_run.last_handle);
     noticed := 0;
     released := 0;
 
@@ -96,36 +153,32 @@ BEGIN
         SELECT count(*) FILTER (WHERE d.decision = 'notice'),
                count(*) FILTER (WHERE d.decision = 'release')
           INTO noticed, released
-          FROM release_decisions(v_batch, v_run.as_of, v_pol) d;
+          FROM release_decisions(v_lo, v_hi, v_run.as_of, v_pol) d;
     ELSIF examined > 0 THEN
-        -- Lock the owners first (the order every API function uses), so a
-        -- touch() that committed before these locks is seen by the decisions
-        -- below and a touch() that comes later waits for this batch.
-        PERFORM 1 FROM accounts
-         WHERE account_id IN (SELECT h.owner_id FROM handles h
-                               WHERE h.handle = ANY (v_batch) AND h.state <> 'released'
-                                 AND h.hold_reason IS NULL)
-         ORDER BY account_id FOR NO KEY UPDATE;
-
+        -- Each UPDATE rechecks the state, hold and owner it decided on, so a
+        -- handle that a restore, hold or sale changed meanwhile is left to
+        -- the next run.
         WITH d AS (
-            SELECT * FROM release_decisions(v_batch, v_run.as_of, v_pol)
+            SELECT * FROM release_decisions(v_lo, v_hi, v_run.as_of, v_pol) d
+             WHERE d.decision IS NOT NULL
         ), n AS (
             UPDATE handles h SET state = 'at_risk', notice_at = v_run.as_of,
                                  policy_version = v_pol.version
               FROM d WHERE h.handle = d.handle AND d.decision = 'notice'
-               AND h.state = 'registered' AND h.hold_reason IS NULL
+               AND h.state = 'registered' AND h.hold_reason IS NULL AND h.owner_id = d.owner_id
             RETURNING h.handle, h.owner_id
         ), r AS (
             UPDATE handles h SET state = 'released', released_at = v_run.as_of,
                                  previous_owner_id = h.owner_id, owner_id = NULL,
-                                 notice_at = NULL, policy_version = v_pol.version
+                                 notice_at = NULL, policy_version = v_pol.version,
+                                 list_price_cents = NULL, listed_at = NULL
               FROM d WHERE h.handle = d.handle AND d.decision = 'release'
-               AND h.state = 'at_risk' AND h.hold_reason IS NULL
+               AND h.state = 'at_risk' AND h.hold_reason IS NULL AND h.owner_id = d.owner_id
             RETURNING h.handle, h.previous_owner_id
         ), v AS (
             UPDATE handles h SET state = 'registered', notice_at = NULL
               FROM d WHERE h.handle = d.handle AND d.decision = 'revert'
-               AND h.state = 'at_risk' AND h.hold_reason IS NULL
+               AND h.state = 'at_risk' AND h.hold_reason IS NULL AND h.owner_id = d.owner_id
             RETURNING h.handle, h.owner_id
         ), e AS (
             INSERT INTO handle_events (handle, from_state, to_state, at, account_id, reason)
@@ -161,34 +214,6 @@ CREATE FUNCTION @extschema@.release_batch(run_id bigint,
                                           OUT noticed integer, OUT released integer,
                                           OUT last_handle @extschema@.handle)
     AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
-
--- What the sweep would do to each live handle of a batch, at as_of.
-CREATE FUNCTION @extschema@.release_decisions(p_batch @extschema@.handle[], p_as_of timestamptz,
-                                              p_pol @extschema@.policy)
-    RETURNS TABLE (handle @extschema@.handle, decision text)
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, @extschema@, pg_temp
-BEGIN ATOMIC
-    SELECT h.handle,
-           CASE
-               WHEN h.state = 'registered'
-                    AND NOT @extschema@.is_exempt(a, p_pol)
-                    AND @extschema@.activity_status(a.last_active_at, p_as_of, p_pol.inactive_after) = 'inactive'
-                   THEN 'notice'
-               WHEN h.state = 'at_risk'
-                    AND (@extschema@.is_exempt(a, p_pol)
-                         OR @extschema@.activity_status(a.last_active_at, p_as_of, hp.inactive_after) = 'active')
-                   THEN 'revert'
-               WHEN h.state = 'at_risk' AND p_as_of >= h.notice_at + hp.notice_period
-                   THEN 'release'
-           END AS decision
-      FROM @extschema@.handles h
-      JOIN @extschema@.accounts a ON a.account_id = h.owner_id
-      JOIN @extschema@.policy hp ON hp.version = h.policy_version
-     WHERE h.handle = ANY (p_batch)
-       AND h.state IN ('registered', 'at_risk')
-       AND h.hold_reason IS NULL;
-END;
 
 CREATE FUNCTION @extschema@._finish_release_run(p_run_id bigint)
     RETURNS @extschema@.release_runs

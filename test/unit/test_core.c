@@ -213,6 +213,41 @@ lifecycle_tests(void)
 	phase_is(r, HM_TIME_MAX, "available", HM_TIME_MAX);
 }
 
+static void
+sweep_is(const char *what, bool at_risk, bool exempt, int64_t last_active, int64_t as_of,
+		 int64_t notice_at, int64_t notice_inactive_after, const char *want)
+{
+	hm_sweep_input in = {
+		.at_risk = at_risk, .exempt = exempt, .last_active = last_active, .as_of = as_of,
+		.inactive_after = 30 * DAY, .notice_at = notice_at, .notice_period = 30 * DAY,
+		.notice_inactive_after = notice_inactive_after,
+	};
+	const char *got = hm_sweep_action_name(hm_sweep_decide(&in));
+
+	got = got ? got : "none";
+	check(strcmp(got, want) == 0, what, got, want);
+}
+
+/* Day 0 = last activity; a notice at day 30 runs out at day 60. */
+static void
+sweep_tests(void)
+{
+	sweep_is("registered, active 29 days ago", false, false, 0, 29 * DAY, 0, 0, "none");
+	sweep_is("registered, inactive 30 days", false, false, 0, 30 * DAY, 0, 0, "notice");
+	sweep_is("registered, inactive but exempt", false, true, 0, 90 * DAY, 0, 0, "none");
+	sweep_is("at risk, notice runs a microsecond more", true, false, 0, 60 * DAY - 1,
+			 30 * DAY, 30 * DAY, "none");
+	sweep_is("at risk, notice ran out", true, false, 0, 60 * DAY, 30 * DAY, 30 * DAY, "release");
+	sweep_is("at risk, active since the notice", true, false, 45 * DAY, 60 * DAY,
+			 30 * DAY, 30 * DAY, "revert");
+	sweep_is("at risk, exempt since the notice", true, true, 0, 60 * DAY, 30 * DAY, 30 * DAY,
+			 "revert");
+	/* the notice's own policy (60 days inactive) judges it, not today's 30 */
+	sweep_is("at risk, active under the notice's policy", true, false, 10 * DAY, 60 * DAY,
+			 30 * DAY, 60 * DAY, "revert");
+	check(hm_sweep_action_name(HM_SWEEP_NONE) == NULL, "no name for no action", "a name", "NULL");
+}
+
 int
 main(void)
 {
@@ -314,6 +349,7 @@ main(void)
 			   "handle mixes the scripts Latin and Devanagari, which may not be mixed");
 
 	lifecycle_tests();
+	sweep_tests();
 
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return failed == 0 ? 0 : 1;
