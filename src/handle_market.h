@@ -7,6 +7,7 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "fmgr.h"
 
 /*
@@ -30,6 +31,18 @@
  */
 extern char *hm_to_utf8(const char *s, int len, int *outlen);
 extern char *hm_from_utf8(const char *s, int len, int *outlen);
+
+/*
+ * A policy period in microseconds; a month part is refused, since a month
+ * has no fixed length (lifecycle_sql.c).
+ */
+extern int64 hm_interval_usecs(const Interval *i);
+
+/*
+ * Calls the implementation of the API function fcinfo calls, with the
+ * guard's gate open (guard.c).
+ */
+extern Datum hm_gate_call(FunctionCallInfo fcinfo);
 
 /* Error codes of the lifecycle and the market (class HM) */
 #define ERRCODE_HM_GUARD MAKE_SQLSTATE('H','M','0','1','2')

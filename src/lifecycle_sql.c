@@ -5,6 +5,7 @@
 #include "handle_market.h"
 
 #include "access/htup_details.h"
+#include "common/int.h"
 #include "datatype/timestamp.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
@@ -15,17 +16,22 @@
 /*
  * Policy periods are intervals without a month part (the policy table checks
  * that): a month has no fixed length, and a clock must not depend on the
- * calendar it runs through.
+ * calendar it runs through.  Like the core's arithmetic, the result
+ * saturates rather than overflows.
  */
-static int64
-interval_usecs(Interval *i)
+int64
+hm_interval_usecs(const Interval *i)
 {
+	int64		days;
+
 	if (i->month != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("policy periods must be given in days, hours or smaller units"),
 				 errdetail("The interval has a month part of %d.", i->month)));
-	return hm_time_add((int64) i->day * USECS_PER_DAY, i->time);
+	if (pg_mul_s64_overflow(i->day, USECS_PER_DAY, &days))
+		days = i->day > 0 ? HM_TIME_MAX : HM_TIME_MIN;
+	return hm_time_add(days, i->time);
 }
 
 PG_FUNCTION_INFO_V1(hm_activity_status);
@@ -34,7 +40,7 @@ hm_activity_status(PG_FUNCTION_ARGS)
 {
 	TimestampTz last_active = PG_GETARG_TIMESTAMPTZ(0);
 	TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(1);
-	int64		after = interval_usecs(PG_GETARG_INTERVAL_P(2));
+	int64		after = hm_interval_usecs(PG_GETARG_INTERVAL_P(2));
 
 	PG_RETURN_TEXT_P(cstring_to_text(hm_is_inactive(last_active, as_of, after)
 									 ? "inactive" : "active"));
@@ -53,9 +59,9 @@ hm_release_phase_sql(PG_FUNCTION_ARGS)
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
 
-	periods.redemption = interval_usecs(PG_GETARG_INTERVAL_P(2));
-	periods.quarantine = interval_usecs(PG_GETARG_INTERVAL_P(3));
-	periods.premium_decay = interval_usecs(PG_GETARG_INTERVAL_P(4));
+	periods.redemption = hm_interval_usecs(PG_GETARG_INTERVAL_P(2));
+	periods.quarantine = hm_interval_usecs(PG_GETARG_INTERVAL_P(3));
+	periods.premium_decay = hm_interval_usecs(PG_GETARG_INTERVAL_P(4));
 	phase = hm_release_phase(released_at, as_of, &periods, &ends_at);
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)

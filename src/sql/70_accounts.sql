@@ -18,6 +18,8 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Subscriptions are none, basic, premium and premium_plus.';
     END IF;
+    -- the exemption may change: a release batch deciding now must finish first
+    PERFORM activity_lock_shared();
     INSERT INTO accounts AS a (account_id, subscription, verified, last_active_at)
     VALUES (p_account_id, p_subscription, p_verified, p_active_at)
     ON CONFLICT (account_id) DO UPDATE
@@ -44,6 +46,7 @@ BEGIN
                   HINT = 'Statuses are active, suspended, deactivated and memorialized.';
     END IF;
     PERFORM _require_account(p_account_id, 'update');
+    PERFORM activity_lock_shared();
     UPDATE accounts SET status = p_status WHERE account_id = p_account_id;
 END $$;
 
@@ -51,7 +54,10 @@ CREATE FUNCTION @extschema@.set_account_status(account_id bigint, status text)
     RETURNS void AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
 
 -- touch: the hot path.  Reads one row; writes only when the stored activity
--- is older than the policy's resolution, so most calls change nothing.
+-- is older than the policy's resolution, so most calls change nothing.  The
+-- API function touch() decides that in C (src/touch.c), with the policy
+-- cached in each backend, and calls _touch through the gate only when it
+-- cannot: for a write, an unknown account or a NULL argument.
 CREATE FUNCTION @extschema@._touch(p_account_id bigint, p_at timestamptz)
     RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
@@ -74,6 +80,9 @@ BEGIN
         RETURN;
     END IF;
 
+    -- wait for a release batch that is deciding now, then give back what it
+    -- put at risk (activity_lock.c)
+    PERFORM activity_lock_shared();
     UPDATE accounts SET last_active_at = greatest(last_active_at, p_at)
      WHERE account_id = p_account_id;
     -- an owner at risk who is active again keeps the handle, at once
@@ -88,6 +97,13 @@ BEGIN
 END $$;
 
 CREATE FUNCTION @extschema@.touch(account_id bigint, at timestamptz DEFAULT now())
-    RETURNS void AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
+    RETURNS void AS 'MODULE_PATHNAME', 'hm_touch' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.touch(bigint, timestamptz) IS
     'records activity; writes only when the stored activity is older than the policy''s touch resolution';
+
+-- A new policy version makes every backend drop its copy of the policy
+-- (touch's cache).  Versions are only inserted: the guard refuses the rest.
+CREATE FUNCTION @extschema@.policy_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'hm_policy_changed' LANGUAGE C;
+CREATE TRIGGER policy_changed AFTER INSERT ON @extschema@.policy
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.policy_changed();

@@ -15,7 +15,7 @@ CREATE EXTENSION IF NOT EXISTS handle_market;
 SET search_path = handle_market, public;
 SET timezone = 'UTC';
 
-SELECT plan(92);
+SELECT plan(110);
 
 CREATE FUNCTION pg_temp.day(n int) RETURNS timestamptz LANGUAGE sql IMMUTABLE
     AS $$ SELECT '2026-01-01 00:00:00+00'::timestamptz + n * interval '1 day' $$;
@@ -25,6 +25,13 @@ BEGIN
     PERFORM handle_market.release_batch(v_run);
     PERFORM handle_market.finish_release_run(v_run);
     RETURN v_run;
+END $$;
+-- touch, then the account's last_active_at
+CREATE FUNCTION pg_temp.touched(p_account_id bigint, p_at timestamptz) RETURNS timestamptz
+    LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM handle_market.touch(p_account_id, p_at);
+    RETURN (SELECT last_active_at FROM handle_market.accounts WHERE account_id = p_account_id);
 END $$;
 
 -- accounts
@@ -45,6 +52,8 @@ SELECT is(activity_status(pg_temp.day(0), pg_temp.day(29)), 'active', 'active on
 SELECT is(activity_status(pg_temp.day(0), pg_temp.day(30)), 'inactive', 'inactive from day 30');
 SELECT is(activity_status(pg_temp.day(0), pg_temp.day(30), '31 days'), 'active', 'the period is an argument of the C function');
 SELECT throws_ok($$ SELECT touch(99) $$, 'HM011', 'account 99 does not exist', 'touch on an unknown account');
+SELECT throws_ok($$ SELECT touch(NULL) $$, 'HM011', 'account NULL does not exist', 'touch on a NULL account');
+SELECT lives_ok($$ SELECT touch(1, NULL) $$, 'a touch at NULL time does nothing');
 SELECT lives_ok($$ SELECT touch(1, pg_temp.day(0) + interval '59 minutes') $$, 'a touch within the resolution');
 SELECT is((SELECT last_active_at FROM accounts WHERE account_id = 1), pg_temp.day(0), 'a touch within the resolution writes nothing');
 SELECT lives_ok($$ SELECT touch(3, pg_temp.day(0) + interval '2 hours') $$, 'a touch past the resolution');
@@ -130,6 +139,30 @@ SELECT is((policy_at(pg_temp.day(99))).inactive_after, interval '30 days', 'and 
 SELECT throws_ok($$ SELECT add_policy_version(pg_temp.day(50), '{}') $$, '22023', 'a new policy version must start after the last one', 'versions only move forward');
 SELECT throws_ok($$ SELECT add_policy_version(pg_temp.day(200), '{"colour": "red"}') $$, '22023', 'unknown policy settings: colour', 'unknown settings are refused');
 
+-- touch keeps the policy in a per-backend cache; a new version counts at once
+SELECT lives_ok($$ SELECT upsert_account(5, active_at => pg_temp.day(151) + interval '1 hour'),
+                          touch(5, pg_temp.day(151) + interval '90 minutes') $$, 'a touch that reads the policy');
+SELECT is(add_policy_version(pg_temp.day(151) + interval '5 hours', '{"touch_resolution": "10 minutes"}'), 3,
+          'a version with a finer touch resolution');
+SELECT is(pg_temp.touched(5, pg_temp.day(151) + interval '4 hours'), pg_temp.day(151) + interval '4 hours',
+          'a touch past the old resolution is recorded');
+SELECT is(pg_temp.touched(5, pg_temp.day(151) + interval '4 hours 30 minutes'), pg_temp.day(151) + interval '4 hours',
+          'before the version starts, one 30 minutes later is not');
+SELECT is(pg_temp.touched(5, pg_temp.day(151) + interval '5 hours'), pg_temp.day(151) + interval '5 hours',
+          'from its effective_from on, one an hour later is');
+SELECT is(pg_temp.touched(5, pg_temp.day(151) + interval '5 hours 10 minutes'), pg_temp.day(151) + interval '5 hours',
+          'one exactly the new resolution later is not');
+SELECT is(pg_temp.touched(5, pg_temp.day(151) + interval '5 hours 10 minutes 0.000001 seconds'),
+          pg_temp.day(151) + interval '5 hours 10 minutes 0.000001 seconds', 'one a microsecond more is');
+SAVEPOINT before_coarser;
+SELECT is(add_policy_version(pg_temp.day(152), '{"touch_resolution": "2 days"}'), 4, 'a version that is rolled back');
+SELECT is(pg_temp.touched(5, pg_temp.day(152) + interval '1 hour'),
+          pg_temp.day(151) + interval '5 hours 10 minutes 0.000001 seconds',
+          'while it stands, a touch within 2 days is not recorded');
+ROLLBACK TO SAVEPOINT before_coarser;
+SELECT is(pg_temp.touched(5, pg_temp.day(152) + interval '1 hour'), pg_temp.day(152) + interval '1 hour',
+          'once rolled back, touch forgets it');
+
 -- the guard
 SELECT throws_ok($$ UPDATE handles SET owner_id = 3 $$, 'HM012', 'direct writes to handle_market.handles are not allowed', 'HM012: no direct UPDATE of handles');
 SELECT throws_ok($$ INSERT INTO accounts (account_id, last_active_at) VALUES (50, now()) $$, 'HM012', 'direct writes to handle_market.accounts are not allowed', 'HM012: no direct INSERT into accounts');
@@ -183,6 +216,7 @@ SELECT ok(NOT has_table_privilege('hm_test_admin', 'handle_market.handles', 'UPD
           AND NOT has_function_privilege('hm_test_admin', 'handle_market._register_handle(bigint, text, timestamptz)', 'EXECUTE'),
           'grant_admin: no direct writes and no implementations');
 
+SET LOCAL track_functions = 'pl';    -- counts the calls of _touch below
 SET ROLE hm_test_app;
 SELECT lives_ok($$ SELECT handle_market.register_handle(3, 'app_made_it', pg_temp.day(100)) $$,
                 'the application role registers through the gate without rights on the tables');
@@ -190,7 +224,19 @@ SELECT throws_ok($$ UPDATE handle_market.handles SET display = 'x' $$, '42501', 
                  'and cannot write the tables itself');
 SELECT throws_ok($$ SELECT handle_market._register_handle(3, 'sneaky_two', now()) $$, '42501', NULL,
                  'nor call an implementation');
+SELECT lives_ok($$ SELECT handle_market.touch(5, pg_temp.day(153)) $$,
+                'the application role touches an account it cannot read: a write');
+SELECT lives_ok($$ SELECT handle_market.touch(5, pg_temp.day(153) + interval '1 minute') $$,
+                'and a touch that only reads');
+SELECT throws_ok($$ SELECT handle_market.touch(98, pg_temp.day(153)) $$, 'HM011', 'account 98 does not exist',
+                 'an unknown account is HM011 for the application too');
+SELECT throws_ok($$ SELECT last_active_at FROM handle_market.accounts $$, '42501', NULL,
+                 'though it cannot read accounts itself');
 RESET ROLE;
+SELECT is((SELECT last_active_at FROM accounts WHERE account_id = 5), pg_temp.day(153),
+          'the application''s touches: the first recorded, the second within the resolution');
+SELECT is((SELECT calls FROM pg_stat_xact_user_functions WHERE funcname = '_touch'), 1::bigint,
+          'only the write called _touch: the C path read accounts for a role that cannot');
 
 SELECT * FROM finish();
 ROLLBACK;
