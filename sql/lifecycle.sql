@@ -8,9 +8,9 @@ SET search_path = handle_market, public;
 CREATE FUNCTION pg_temp.day(n int) RETURNS timestamptz LANGUAGE sql IMMUTABLE
     AS $$ SELECT '2026-01-01 00:00:00+00'::timestamptz + n * interval '1 day' $$;
 CREATE FUNCTION pg_temp.show(n int) RETURNS TABLE (day int, handle handle_market.handle, state text,
-                                                   owner_id bigint, ends date, reason text)
+                                                   owner_id bigint, ends date, reason text, price bigint)
     LANGUAGE sql AS $$
-    SELECT n, l.handle, l.state, l.owner_id, (l.phase_ends_at AT TIME ZONE 'UTC')::date, l.reason
+    SELECT n, l.handle, l.state, l.owner_id, (l.phase_ends_at AT TIME ZONE 'UTC')::date, l.reason, l.price_cents
       FROM unnest(ARRAY['quiet_one', 'comes_back', 'restorer', 'subscriber', 'verified_vip',
                         'late_policy', 'on_hold']) AS c,
            handle_market.lookup(c, pg_temp.day(n)) AS l
@@ -70,9 +70,13 @@ SELECT * FROM pg_temp.show(95);
 SELECT register_handle(2, 'quiet_one', pg_temp.day(95));
 SELECT * FROM pg_temp.show(116);
 
--- Day 117: someone registers the available handle (registering is activity);
--- the hold is lifted and the held handle's clock resumes where it stopped
--- (15 days of notice were left).
+-- Day 117: the platform sells the available handle at its base price, so
+-- it is not free to register; an operator makes handles of 7 characters or
+-- more free from day 117, and someone registers it (registering is
+-- activity).  The hold is lifted and the held handle's clock resumes where
+-- it stopped (15 days of notice were left).
+SELECT register_handle(3, '@Quiet_One', pg_temp.day(117));
+SELECT add_pricing_version(pg_temp.day(117), '{"tiers": {"4": 1000000, "5": 250000, "6": 50000, "7": 0}}');
 SELECT register_handle(3, '@Quiet_One', pg_temp.day(117));
 SELECT release_hold('on_hold', pg_temp.day(117));
 SELECT * FROM pg_temp.show(117);

@@ -88,3 +88,35 @@ hm_money_net(int64_t price, int32_t bps, int64_t *net)
 	/* 0 <= fee <= price, so this cannot overflow; checked all the same */
 	return hm_money_sub(price, fee, net);
 }
+
+void
+hm_money_format(int64_t cents, char *buf, size_t size)
+{
+	/* magnitude as unsigned, so that INT64_MIN has one */
+	uint64_t	mag = cents < 0 ? (uint64_t) 0 - (uint64_t) cents : (uint64_t) cents;
+	uint64_t	dollars = mag / 100;
+	char		tmp[HM_MONEY_FORMAT_MAX];
+	size_t		n = 0;
+	int			digits = 0;
+
+	if (size == 0)
+		return;
+	/* built backwards: cents, point, dollars in groups of three, sign */
+	tmp[n++] = (char) ('0' + mag % 10);
+	tmp[n++] = (char) ('0' + mag / 10 % 10);
+	tmp[n++] = '.';
+	do
+	{
+		if (digits > 0 && digits % 3 == 0)
+			tmp[n++] = ',';
+		tmp[n++] = (char) ('0' + dollars % 10);
+		dollars /= 10;
+		digits++;
+	} while (dollars > 0);
+	tmp[n++] = '$';
+	if (cents < 0)
+		tmp[n++] = '-';
+	for (size_t i = 0; i < n && i + 1 < size; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n < size ? n : size - 1] = '\0';
+}

@@ -10,6 +10,7 @@
 #ifndef HM_CORE_MONEY_H
 #define HM_CORE_MONEY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -48,5 +49,13 @@ hm_money_status hm_money_fee(int64_t price, int32_t bps, int64_t *fee);
 
 /* What the seller receives: price - fee, same arguments and checks. */
 hm_money_status hm_money_net(int64_t price, int32_t bps, int64_t *net);
+
+/*
+ * Dollars for people: 5000000 -> "$50,000.00", -150 -> "-$1.50".  Writes at
+ * most size bytes including the terminator; HM_MONEY_FORMAT_MAX always
+ * suffices (INT64_MIN is "-$92,233,720,368,547,758.08").
+ */
+#define HM_MONEY_FORMAT_MAX 32
+void		hm_money_format(int64_t cents, char *buf, size_t size);
 
 #endif

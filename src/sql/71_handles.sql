@@ -30,6 +30,8 @@ DECLARE
     v_res reserved;
     v_other handle;
     v_phase record;
+    v_premium record;       -- a premium_handles row (created after this file)
+    v_price bigint;
 BEGIN
     PERFORM _require_account(p_account_id, 'update');
     v_reason := check_handle(p_candidate, v_policy.profile);
@@ -62,10 +64,21 @@ BEGIN
                 USING ERRCODE = 'HM001', HINT = 'lookup() explains a handle''s state.';
         END IF;
         v_phase := handle_phase(v_row, p_as_of);
-        IF v_phase.phase <> 'available' THEN
+        IF v_phase.phase NOT IN ('premium', 'available') THEN
             RAISE EXCEPTION 'handle "%" cannot be registered in its % phase', v_handle, v_phase.phase
                 USING ERRCODE = 'HM008',
                       DETAIL = format('The %s phase ends at %s.', v_phase.phase, utc_time(v_phase.ends_at));
+        END IF;
+        -- the platform sells a released handle once its quarantine is over;
+        -- it is free only at a price of 0 (a tier of 0) or with no price at
+        -- all (shorter than every tier)
+        v_price := price(v_handle, p_as_of);
+        IF v_price > 0 THEN
+            RAISE EXCEPTION 'handle "%" is not free to register', v_handle
+                USING ERRCODE = 'HM014',
+                      DETAIL = format('released handle "%s" in its %s phase: %s; the platform sells it',
+                                      v_handle, v_phase.phase, dollars(v_price)),
+                      HINT = 'quote() explains the price.';
         END IF;
         PERFORM _mark_active(p_account_id, p_as_of);
         UPDATE handles
@@ -73,7 +86,7 @@ BEGIN
                registered_at = p_as_of, notice_at = NULL, released_at = NULL,
                policy_version = v_policy.version
          WHERE handle = v_handle;
-        PERFORM _record(v_handle, 'available', 'registered', p_as_of, p_account_id,
+        PERFORM _record(v_handle, v_phase.phase, 'registered', p_as_of, p_account_id,
                         'registered after release', 'registered', 'registered');
         RETURN v_handle;
     END IF;
@@ -83,6 +96,21 @@ BEGIN
         RAISE EXCEPTION 'handle "%" is confusable with "%"', v_handle, v_other
             USING ERRCODE = 'HM002',
                   DETAIL = format('"%s" and "%s" share the confusable key "%s".', v_handle, v_other, v_key);
+    END IF;
+
+    -- the premium list, matched on the key: neither a premium handle nor a
+    -- look-alike of one is free
+    SELECT * INTO v_premium FROM premium_handles WHERE key = v_key;
+    IF FOUND THEN
+        v_price := coalesce(v_premium.price_cents, (pricing_at(p_as_of)).priority_price_cents);
+        RAISE EXCEPTION USING ERRCODE = 'HM014',
+              MESSAGE = CASE WHEN v_premium.handle = v_handle
+                             THEN format('handle "%s" is not free to register', v_handle)
+                             ELSE format('handle "%s" is confusable with %s handle "%s"', v_handle,
+                                         v_premium.category, v_premium.handle) END,
+              DETAIL = format('%s handle "%s": %s; the platform sells it', v_premium.category,
+                              v_premium.handle, dollars(v_price)),
+              HINT = 'quote() explains the price.';
     END IF;
 
     BEGIN
@@ -108,7 +136,7 @@ CREATE FUNCTION @extschema@.register_handle(account_id bigint, candidate text,
                                             as_of timestamptz DEFAULT now())
     RETURNS @extschema@.handle AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.register_handle(bigint, text, timestamptz) IS
-    'free registration of a handle that is not taken, reserved, confusable with a live handle, or outside the policy''s profile';
+    'free registration of a handle that is not taken, reserved, confusable with a live handle, sold by the platform, or outside the policy''s profile';
 
 CREATE FUNCTION @extschema@._restore_handle(p_candidate text, p_account_id bigint,
                                             p_as_of timestamptz)

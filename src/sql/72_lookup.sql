@@ -14,7 +14,7 @@ END $$;
 CREATE FUNCTION @extschema@.lookup(candidate text, as_of timestamptz DEFAULT now(),
                                    OUT handle @extschema@.handle, OUT state text,
                                    OUT owner_id bigint, OUT phase_ends_at timestamptz,
-                                   OUT reason text)
+                                   OUT reason text, OUT price_cents bigint)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
@@ -26,6 +26,7 @@ DECLARE
     v_phase record;
     v_key text;
     v_other handle;
+    v_premium record;       -- a premium_handles row (created after this file)
 BEGIN
     handle := _try_handle(candidate);
     IF handle IS NULL THEN
@@ -63,6 +64,7 @@ BEGIN
                                            utc_date(phase_ends_at))
                 ELSE 'available' END;
         END IF;
+        price_cents := price(handle, as_of);
         RETURN;
     END IF;
 
@@ -86,8 +88,18 @@ BEGIN
         reason := format('confusable with "%s"', v_other);
         RETURN;
     END IF;
+    -- on the premium list: the platform sells it; a look-alike is nobody's
+    SELECT * INTO v_premium FROM premium_handles m WHERE m.key = v_key;
+    IF FOUND AND v_premium.handle <> handle THEN
+        state := 'invalid';
+        reason := format('confusable with %s handle "%s"', v_premium.category, v_premium.handle);
+        RETURN;
+    END IF;
     state := 'available';
-    reason := 'available';
+    reason := CASE WHEN v_premium.handle IS NOT NULL
+                   THEN format('%s handle; the platform sells it', v_premium.category)
+                   ELSE 'available' END;
+    price_cents := price(handle, as_of);
 END $$;
 COMMENT ON FUNCTION @extschema@.lookup(text, timestamptz) IS
-    'one row that explains a handle: canonical form, state, owner, when the phase ends, and why';
+    'one row that explains a handle: canonical form, state, owner, when the phase ends, why, and what the platform asks for it (price())';

@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "../../src/core/decay.h"
 #include "../../src/core/money.h"
@@ -103,6 +104,33 @@ static int64_t
 fee_by_split(int64_t p, int32_t bps)
 {
 	return (p / 10000) * bps + (p % 10000) * bps / 10000;
+}
+
+static void
+format_tests(void)
+{
+	static const struct
+	{
+		int64_t		cents;
+		const char *text;
+	}			cases[] = {
+		{0, "$0.00"}, {5, "$0.05"}, {150, "$1.50"}, {-150, "-$1.50"},
+		{99999, "$999.99"}, {100000, "$1,000.00"}, {5000000, "$50,000.00"},
+		{123456789, "$1,234,567.89"}, {INT64_MAX, "$92,233,720,368,547,758.07"},
+		{INT64_MIN, "-$92,233,720,368,547,758.08"},
+	};
+	char		buf[HM_MONEY_FORMAT_MAX];
+	char		small[6];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		hm_money_format(cases[i].cents, buf, sizeof(buf));
+		CHECK(strcmp(buf, cases[i].text) == 0, "format(%" PRId64 ") = %s, want %s",
+			  cases[i].cents, buf, cases[i].text);
+	}
+	/* a short buffer gets a terminated prefix, never an overrun */
+	hm_money_format(5000000, small, sizeof(small));
+	CHECK(strcmp(small, "$50,0") == 0, "truncated format = %s", small);
 }
 
 static void
@@ -619,6 +647,7 @@ int
 main(void)
 {
 	money_tests();
+	format_tests();
 	tier_tests();
 	table_tests();
 	premium_exact_values();
