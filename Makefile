@@ -12,9 +12,12 @@ EXTVERSION = 1.0
 
 MODULE_big = handle_market
 CORE_SRCS = $(addprefix src/core/, utf8.c unicode_chars.c bidi_rule.c \
-	normalize.c confusable.c profiles.c icu_support.c lifecycle.c)
+	normalize.c confusable.c profiles.c icu_support.c lifecycle.c \
+	money.c decay.c pricing.c)
 GLUE_SRCS = $(addprefix src/, handle_market.c handle_type.c \
-	handle_functions.c unicode_versions.c lifecycle_sql.c guard.c)
+	handle_functions.c unicode_versions.c lifecycle_sql.c guard.c \
+	sweep_sql.c touch.c activity_lock.c pricing_cache.c pricing_sql.c \
+	spi_plan.c ledger.c market.c)
 OBJS = $(CORE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
 
 SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
@@ -38,7 +41,8 @@ PG_CPPFLAGS = -I$(srcdir)/src $(ICU_CFLAGS) \
 PG_CFLAGS = $(WARNINGS)
 SHLIB_LINK = $(ICU_LIBS)
 
-EXTRA_CLEAN = test/unit/test_core test/fuzz/fuzz_handle test/fuzz/corpus.work \
+EXTRA_CLEAN = test/unit/test_core test/unit/test_pricing test/fuzz/fuzz_handle \
+	test/fuzz/corpus.work \
 	results/ regression.diffs regression.out output_iso/ .deps-ok
 
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -64,12 +68,30 @@ bench:
 	bash bench/run.sh
 
 UNIT_CC ?= gcc
-unit: test/unit/test_core
-	test/unit/test_core
+UNIT_TESTS = test/unit/test_core test/unit/test_pricing
+# Runs every unit test program and ends with the total, "unit: N passed, M
+# failed" (the line scripts/run_tests.sh reads); a program that exits
+# non-zero without reporting a failure (a sanitizer abort) counts as one.
+unit: $(UNIT_TESTS)
+	@p=0; f=0; for t in $(UNIT_TESTS); do \
+		out=$$($$t 2>&1); rc=$$?; printf '%s\n' "$$out"; \
+		line=$$(printf '%s\n' "$$out" | grep -E '^[a-z_]+: [0-9]+ passed, [0-9]+ failed$$' | tail -1); \
+		tp=$$(echo "$$line" | awk '{print $$2}'); tf=$$(echo "$$line" | awk '{print $$4}'); \
+		if [ -z "$$line" ] || { [ $$rc -ne 0 ] && [ "$$tf" -eq 0 ]; }; then \
+			echo "$$t: exited with status $$rc"; tp=$${tp:-0}; tf=$$((tf + 1)); \
+		fi; \
+		p=$$((p + tp)); f=$$((f + tf)); \
+	done; echo "unit: $$p passed, $$f failed"; [ $$f -eq 0 ]
 
 test/unit/test_core: test/unit/test_core.c $(CORE_SRCS) $(wildcard src/core/*.h)
 	$(UNIT_CC) -std=c11 -O1 -g $(WARNINGS) -fsanitize=address,undefined \
 		-o $@ test/unit/test_core.c $(CORE_SRCS) $(ICU_CFLAGS) $(ICU_LIBS)
+
+test/unit/test_pricing: test/unit/test_pricing.c $(wildcard src/core/*.h) \
+		$(addprefix src/core/, money.c decay.c pricing.c)
+	$(UNIT_CC) -std=c11 -O1 -g $(WARNINGS) -fsanitize=address,undefined \
+		-o $@ test/unit/test_pricing.c \
+		$(addprefix src/core/, money.c decay.c pricing.c) -lm
 
 FUZZ_SECONDS ?= 30
 fuzz: test/fuzz/fuzz_handle

@@ -9,7 +9,9 @@
 # at_risk, released, restored, re-registered after release, held), release
 # runs (finished, dry, interrupted and resumed), a policy version
 # (add_policy_version('2027-01-01', '{"inactive_after": "60 days"}')) and a
-# reservation (reserve_handle('acme', 'brand')), dumps it with pg_dump -Fc and
+# reservation (reserve_handle('acme', 'brand')), two pricing versions (the
+# second makes handles of 6 or more characters free, so that a released one
+# can be registered again) and a premium-list entry, dumps it with pg_dump -Fc and
 # restores it four ways:
 #   1. plain pg_restore: refused.  The data of the extension's tables is
 #      loaded with COPY, and the guard triggers refuse every COPY (HM012).
@@ -39,7 +41,10 @@ src=hm_dump_src
 tmp=$(mktemp -d)
 passed=0
 failed=0
-tables="accounts handles handle_events outbox release_runs policy reserved"
+# the extension's own triggers (not foreign-key ones) on its tables
+count_triggers="SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+                 WHERE c.relnamespace = 'handle_market'::regnamespace AND NOT t.tgisinternal"
+tables="accounts handles handle_events outbox release_runs policy reserved pricing price_tiers commission_rates premium_handles"
 
 check() {    # check NAME EXPECTED ACTUAL
     if [ "$2" = "$3" ]; then
@@ -88,6 +93,9 @@ rows() {    # rows DB TABLE
         release_runs) key=run_id ;;
         policy) key=version; strip="CASE WHEN t.version = 1 THEN 'created_at' ELSE '' END" ;;
         reserved) key=pattern; strip="CASE WHEN t.pattern IN ('twitter', 'admin') THEN 'created_at' ELSE '' END" ;;
+        pricing) key=version; strip="CASE WHEN t.version = 1 THEN 'created_at' ELSE '' END" ;;
+        price_tiers|commission_rates) key=version ;;
+        premium_handles) key=handle ;;
     esac
     value "$1" "SELECT to_jsonb(t) - $strip FROM handle_market.$2 t ORDER BY t.$key"
 }
@@ -119,7 +127,9 @@ check_restored() {    # check_restored DB LABEL
     check "$label: every trigger on the extension's tables is enabled" 0 \
         "$(value "$db" "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
                          WHERE c.relnamespace = 'handle_market'::regnamespace AND t.tgenabled <> 'O'")"
-    check "$label: guard triggers present" 8 \
+    # as many as CREATE EXTENSION made in the source: the guards, the outbox's
+    # notify, and the policy_changed / pricing_changed cache invalidations
+    check "$label: the extension's triggers present" "$(value "$src" "$count_triggers")" \
         "$(value "$db" "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
                          WHERE c.relnamespace = 'handle_market'::regnamespace AND NOT t.tgisinternal")"
     check "$label: the guard refuses a direct write" "ERROR:  HM012" \
@@ -175,6 +185,9 @@ SELECT handle_market.start_release_run('2026-04-11 00:00+00', 2, false);
 SELECT handle_market.release_batch(max(run_id)) FROM handle_market.release_runs;
 CALL handle_market.release_dormant('2026-04-11 00:00+00', 2);
 -- day 130: sleepy, released on day 60, is available again
+-- released handles are sold by the platform; from day 120 one of 6 or more characters is free
+SELECT handle_market.add_pricing_version('2026-05-01 00:00+00', '{"tiers": {"4": 1000000, "5": 250000, "6": 0}}');
+SELECT handle_market.set_premium('gold_bar', 7500000, 'rare');
 SELECT handle_market.upsert_account(8, active_at => '2026-05-11 00:00+00');
 SELECT handle_market.register_handle(8, 'sleepy', '2026-05-11 00:00+00');
 -- under policy version 2
@@ -199,6 +212,14 @@ check "source: restored and re-registered handles, an interrupted and a resumed 
 check "source: policy version 2 and the acme reservation" "2 1" \
     "$(value "$src" "SELECT (SELECT max(version) FROM handle_market.policy) || ' '
                      || (SELECT count(*) FROM handle_market.reserved WHERE pattern = 'acme')")"
+check "source: pricing version 2 and a premium-list entry" "2 1" \
+    "$(value "$src" "SELECT (SELECT max(version) FROM handle_market.pricing) || ' '
+                     || (SELECT count(*) FROM handle_market.premium_handles)")"
+# every guarded table pg_dump writes data for (its extension configuration tables)
+n_guarded=$(value "$src" "SELECT count(*) FROM pg_extension e, unnest(e.extconfig) r(oid)
+                           JOIN pg_class c ON c.oid = r.oid
+                          WHERE e.extname = 'handle_market' AND c.relkind = 'r'
+                            AND EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'guard')")
 
 pg_dump -Fc -d "$src" -f "$tmp/src.dump" 2>"$tmp/dump.log"
 check "pg_dump -Fc" 0 "$?"
@@ -215,7 +236,7 @@ for how in plain disable-triggers; do
     fi
     rc=$?
     check "$how full restore: pg_restore fails" yes "$([ "$rc" -ne 0 ] && echo yes || echo no)"
-    check "$how full restore: the guard refused the COPY into each of the 7 tables" 7 \
+    check "$how full restore: the guard refused the COPY into each of the $n_guarded tables" "$n_guarded" \
         "$(grep -c 'COPY failed for table .*: ERROR:  direct writes to handle_market\.[a-z_]* are not allowed' "$tmp/restore.log")"
     check "$how full restore: no row got in" 0 \
         "$(value "$db" "SELECT (SELECT count(*) FROM handle_market.accounts) + (SELECT count(*) FROM handle_market.handles)

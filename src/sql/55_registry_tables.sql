@@ -31,7 +31,14 @@ CREATE TABLE @extschema@.handles (
     policy_version integer NOT NULL REFERENCES @extschema@.policy,
     hold_reason text,
     held_at timestamptz,
+    -- the market: a fixed-price listing by the owner, and the lock that a
+    -- change of owner starts (no sale or transfer before it ends)
+    list_price_cents bigint CHECK (list_price_cents > 0),
+    listed_at timestamptz,
+    transfer_locked_until timestamptz,
     CHECK (display::@extschema@.handle OPERATOR(@extschema@.=) handle),
+    CHECK ((list_price_cents IS NULL) = (listed_at IS NULL)),
+    CHECK (list_price_cents IS NULL OR state <> 'released'),
     CHECK ((state = 'released') = (owner_id IS NULL)),
     CHECK ((state = 'released') = (released_at IS NOT NULL)),
     CHECK ((state = 'at_risk') = (notice_at IS NOT NULL)),
@@ -78,7 +85,8 @@ COMMENT ON TABLE @extschema@.handle_events IS 'append-only history of every stat
 CREATE TABLE @extschema@.outbox (
     message_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     kind text NOT NULL CHECK (kind IN ('inactivity_notice', 'released', 'restored',
-                                       'registered', 'held', 'hold_released')),
+                                       'registered', 'held', 'hold_released',
+                                       'sold', 'bought', 'handle_sent', 'handle_received')),
     account_id bigint,
     handle @extschema@.handle NOT NULL,
     at timestamptz NOT NULL,

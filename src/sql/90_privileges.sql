@@ -28,7 +28,9 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.running_icu_version(), @extschema@.running_unicode_version(),
     @extschema@.recorded_unicode_versions(),
     @extschema@.activity_status(timestamptz, timestamptz, interval),
-    @extschema@.release_phase(timestamptz, timestamptz, interval, interval, interval)
+    @extschema@.release_phase(timestamptz, timestamptz, interval, interval, interval),
+    @extschema@.decaying_premium(interval, bigint, interval, interval),
+    @extschema@.commission_fee(bigint, integer), @extschema@.dollars(bigint)
     TO PUBLIC;
 
 CREATE FUNCTION @extschema@.grant_app(role regrole) RETURNS void
@@ -46,7 +48,16 @@ BEGIN
         @extschema@.register_handle(bigint, text, timestamptz),
         @extschema@.restore_handle(text, bigint, timestamptz),
         @extschema@.lookup(text, timestamptz),
-        @extschema@.outbox_after(bigint, integer) TO %s', role);
+        @extschema@.price(text, timestamptz),
+        @extschema@.quote(text, bigint, timestamptz),
+        @extschema@.outbox_after(bigint, integer),
+        @extschema@.deposit(bigint, bigint, text, timestamptz),
+        @extschema@.withdraw(bigint, bigint, text, timestamptz),
+        @extschema@.balance(bigint),
+        @extschema@.list_handle(text, bigint, bigint, timestamptz),
+        @extschema@.unlist_handle(text, bigint, timestamptz),
+        @extschema@.buy(text, bigint, bigint, text, timestamptz),
+        @extschema@.transfer_handle(text, bigint, bigint, text, timestamptz) TO %s', role);
 END $$;
 COMMENT ON FUNCTION @extschema@.grant_app(regrole) IS
     'lets a role use the application API: accounts, activity, registration, restore, lookup, outbox';
@@ -63,9 +74,16 @@ BEGIN
         @extschema@.reserve_handle(text, text, text, text),
         @extschema@.unreserve_handle(text),
         @extschema@.add_policy_version(timestamptz, jsonb),
+        @extschema@.set_premium(text, bigint, text),
+        @extschema@.unset_premium(text),
+        @extschema@.add_pricing_version(timestamptz, jsonb),
+        @extschema@.pricing_at(timestamptz),
+        @extschema@.commission_bps(text, timestamptz),
         @extschema@.start_release_run(timestamptz, integer, boolean),
         @extschema@.release_batch(bigint),
-        @extschema@.finish_release_run(bigint) TO %s', role);
+        @extschema@.finish_release_run(bigint),
+        @extschema@.check_invariants(),
+        @extschema@.ledger_balance(bigint) TO %s', role);
     EXECUTE format('GRANT EXECUTE ON PROCEDURE
         @extschema@.release_dormant(timestamptz, integer, boolean) TO %s', role);
     -- operators and auditors read everything; nobody writes but the API

@@ -1,0 +1,377 @@
+/*
+ * src/ledger.c
+ *	  The ledger: idempotent transfers with balanced, append-only entries;
+ *	  deposit() and withdraw(); the commit-time balance check.
+ */
+#include "handle_market.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "common/int.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "core/money.h"
+#include "ledger.h"
+#include "spi_plan.h"
+
+/* the platform's slots: fixed ids (src/sql/76_ledger.sql) */
+#define HM_LEDGER_SLOTS 16
+#define HM_FEE_BASE 1
+#define HM_PAYMENTS_BASE 101
+
+char *
+hm_cents_text(int64 cents)
+{
+	char	   *buf = palloc(HM_MONEY_FORMAT_MAX);
+
+	hm_money_format(cents, buf, HM_MONEY_FORMAT_MAX);
+	return buf;
+}
+
+int64
+hm_fee_account(int64 transfer_id)
+{
+	return HM_FEE_BASE + transfer_id % HM_LEDGER_SLOTS;
+}
+
+int64
+hm_payments_account(int64 transfer_id)
+{
+	return HM_PAYMENTS_BASE + transfer_id % HM_LEDGER_SLOTS;
+}
+
+static HmPlan account_exists = HM_PLAN(
+	"SELECT 1 FROM accounts WHERE account_id = $1",
+	1, INT8OID);
+
+void
+hm_require_account(int64 account_id)
+{
+	Datum		v[1] = {Int64GetDatum(account_id)};
+
+	if (hm_plan_run(&account_exists, v, NULL) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_HM_ACCOUNT),
+				 errmsg("account %lld does not exist", (long long) account_id),
+				 errhint("Create it first with handle_market.upsert_account().")));
+}
+
+static HmPlan wallet_find = HM_PLAN(
+	"SELECT ledger_account_id FROM ledger_accounts WHERE account_id = $1",
+	1, INT8OID);
+static HmPlan wallet_create = HM_PLAN(
+	"INSERT INTO ledger_accounts (kind, account_id, balance, held) VALUES ('wallet', $1, 0, 0) "
+	"ON CONFLICT (account_id) DO NOTHING RETURNING ledger_account_id",
+	1, INT8OID);
+
+int64
+hm_wallet(int64 account_id, bool create)
+{
+	Datum		v[1] = {Int64GetDatum(account_id)};
+
+	if (hm_plan_run(&wallet_find, v, NULL) > 0)
+		return hm_result_int64(0, 1);
+	if (!create)
+		return 0;
+	/* a concurrent first deposit may make it first: then it is found */
+	if (hm_plan_run(&wallet_create, v, NULL) > 0 || hm_plan_run(&wallet_find, v, NULL) > 0)
+		return hm_result_int64(0, 1);
+	elog(ERROR, "could not create the wallet of account %lld", (long long) account_id);
+	return 0;					/* keep the compiler quiet */
+}
+
+static HmPlan transfer_claim = HM_PLAN(
+	"INSERT INTO transfers (idempotency_key, kind, request, handle, at) "
+	"VALUES ($1, $2, $3, $4::handle, $5) "
+	"ON CONFLICT (idempotency_key) DO NOTHING RETURNING transfer_id",
+	5, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID);
+static HmPlan transfer_by_key = HM_PLAN(
+	"SELECT transfer_id, kind, request FROM transfers WHERE idempotency_key = $1",
+	1, TEXTOID);
+
+bool
+hm_claim_transfer(const char *key, const char *kind, const char *request,
+				  const char *handle, TimestampTz at, int64 *transfer_id)
+{
+	Datum		v[5];
+	char		nulls[5] = {' ', ' ', ' ', handle ? ' ' : 'n', ' '};
+	char	   *first_kind;
+	char	   *first_request;
+
+	if (key[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("idempotency key must not be empty"),
+				 errhint("Send one key per intended payment, and the same key when you retry it.")));
+	v[0] = CStringGetTextDatum(key);
+	v[1] = CStringGetTextDatum(kind);
+	v[2] = CStringGetTextDatum(request);
+	v[3] = handle ? CStringGetTextDatum(handle) : (Datum) 0;
+	v[4] = TimestampTzGetDatum(at);
+	if (hm_plan_run(&transfer_claim, v, nulls) > 0)
+	{
+		*transfer_id = hm_result_int64(0, 1);
+		return true;
+	}
+
+	/* the key was used: by this same request (a retry) or another one */
+	if (hm_plan_run(&transfer_by_key, v, NULL) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("idempotency key \"%s\" was used by a transaction this one cannot see", key),
+				 errhint("Retry in a READ COMMITTED transaction.")));
+	*transfer_id = hm_result_int64(0, 1);
+	first_kind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	first_request = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	if (strcmp(first_kind, kind) != 0 || strcmp(first_request, request) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_HM_IDEMPOTENCY),
+				 errmsg("idempotency key \"%s\" was already used for another request", key),
+				 errdetail("Transfer %lld was made with it by %s; this request is %s.",
+						   (long long) *transfer_id, first_request, request),
+				 errhint("Use a new key for a new request.")));
+	return false;
+}
+
+static HmPlan wallets_lock = HM_PLAN(
+	"SELECT ledger_account_id, balance, held FROM ledger_accounts "
+	"WHERE ledger_account_id = ANY ($1) ORDER BY ledger_account_id FOR NO KEY UPDATE",
+	1, INT8ARRAYOID);
+static HmPlan legs_write = HM_PLAN(
+	"WITH v AS (SELECT * FROM unnest($2::int8[], $3::int8[]) v(id, amount)), "
+	"w AS (UPDATE ledger_accounts l SET balance = l.balance + v.amount FROM v "
+	"      WHERE l.ledger_account_id = v.id AND l.kind = 'wallet') "
+	"INSERT INTO entries (transfer_id, ledger_account_id, amount) SELECT $1, id, amount FROM v",
+	3, INT8OID, INT8ARRAYOID, INT8ARRAYOID);
+
+static Datum
+int8_array(int64 *values, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * n);
+
+	for (int i = 0; i < n; i++)
+		d[i] = Int64GetDatum(values[i]);
+	return PointerGetDatum(construct_array(d, n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL,
+										   TYPALIGN_DOUBLE));
+}
+
+void
+hm_post(int64 transfer_id, HmLeg *legs, int nlegs)
+{
+	int64	   *ids = palloc(sizeof(int64) * nlegs);
+	int64	   *amounts = palloc(sizeof(int64) * nlegs);
+	int64		sum = 0;
+	int			nwallets = 0;
+	uint64		nrows;
+	Datum		v[3];
+
+	for (int i = 0; i < nlegs; i++)
+	{
+		if (legs[i].amount == 0 ||
+			pg_add_s64_overflow(sum, legs[i].amount, &sum))
+			elog(ERROR, "transfer %lld has an empty or out-of-range leg", (long long) transfer_id);
+		if (legs[i].wallet)
+			ids[nwallets++] = legs[i].ledger_account_id;
+	}
+	if (sum != 0)
+		elog(ERROR, "the legs of transfer %lld sum to %lld, not 0",
+			 (long long) transfer_id, (long long) sum);
+
+	/* lock the wallets in ascending id order, the order everyone uses */
+	v[0] = int8_array(ids, nwallets);
+	nrows = hm_plan_run(&wallets_lock, v, NULL);
+	if (nrows != (uint64) nwallets)
+		elog(ERROR, "a wallet of transfer %lld does not exist", (long long) transfer_id);
+	for (uint64 r = 0; r < nrows; r++)
+	{
+		int64		id = hm_result_int64(r, 1);
+		int64		balance = hm_result_int64(r, 2);
+		int64		held = hm_result_int64(r, 3);
+
+		for (int i = 0; i < nlegs; i++)
+		{
+			int64		after;
+
+			if (!legs[i].wallet || legs[i].ledger_account_id != id)
+				continue;
+			if (pg_add_s64_overflow(balance, legs[i].amount, &after))
+				ereport(ERROR,
+						(errcode(ERRCODE_HM_OVERFLOW),
+						 errmsg("the balance of ledger account %lld would leave the range of bigint cents",
+								(long long) id),
+						 errdetail("The balance is %s; the transfer adds %s.",
+								   hm_cents_text(balance), hm_cents_text(legs[i].amount))));
+			if (after < held)
+				ereport(ERROR,
+						(errcode(ERRCODE_HM_FUNDS),
+						 errmsg("insufficient funds"),
+						 errdetail("The wallet has %s available; this needs %s.",
+								   hm_cents_text(balance - held), hm_cents_text(-legs[i].amount)),
+						 errhint("Deposit more with handle_market.deposit().")));
+			balance = after;
+		}
+	}
+
+	for (int i = 0; i < nlegs; i++)
+	{
+		ids[i] = legs[i].ledger_account_id;
+		amounts[i] = legs[i].amount;
+	}
+	v[0] = Int64GetDatum(transfer_id);
+	v[1] = int8_array(ids, nlegs);
+	v[2] = int8_array(amounts, nlegs);
+	if (hm_plan_run(&legs_write, v, NULL) != (uint64) nlegs)
+		elog(ERROR, "transfer %lld: not every leg was written", (long long) transfer_id);
+}
+
+/* The arguments every money function refuses in the same words. */
+static void
+require_args(FunctionCallInfo fcinfo, int nargs)
+{
+	for (int i = 0; i < nargs; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument %d of %s must not be null", i + 1,
+							get_func_name(fcinfo->flinfo->fn_oid))));
+}
+
+static void
+require_positive(const char *what, int64 amount)
+{
+	if (amount <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be positive", what),
+				 errdetail("It was %lld cents.", (long long) amount)));
+}
+
+/* deposit and withdraw: one wallet leg and one payments leg */
+static int64
+move_money(FunctionCallInfo fcinfo, const char *kind, int sign)
+{
+	int64		account_id;
+	int64		amount;
+	char	   *key;
+	TimestampTz at;
+	char	   *request;
+	int64		transfer_id;
+
+	require_args(fcinfo, 4);
+	account_id = PG_GETARG_INT64(0);
+	amount = PG_GETARG_INT64(1);
+	key = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	at = PG_GETARG_TIMESTAMPTZ(3);
+	require_positive("amount_cents", amount);
+
+	SPI_connect();
+	hm_require_account(account_id);
+	request = psprintf("%s(account_id => %lld, amount_cents => %lld)",
+					   kind, (long long) account_id, (long long) amount);
+	if (hm_claim_transfer(key, sign > 0 ? "deposit" : "withdrawal", request, NULL, at,
+						  &transfer_id))
+	{
+		HmLeg		legs[2];
+
+		legs[0].ledger_account_id = hm_wallet(account_id, true);
+		legs[0].amount = sign * amount;
+		legs[0].wallet = true;
+		legs[1].ledger_account_id = hm_payments_account(transfer_id);
+		legs[1].amount = -sign * amount;
+		legs[1].wallet = false;
+		hm_post(transfer_id, legs, 2);
+	}
+	SPI_finish();
+	return transfer_id;
+}
+
+PG_FUNCTION_INFO_V1(hm_deposit);
+Datum
+hm_deposit(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(move_money(fcinfo, "deposit", 1));
+}
+
+PG_FUNCTION_INFO_V1(hm_withdraw);
+Datum
+hm_withdraw(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(move_money(fcinfo, "withdraw", -1));
+}
+
+/*
+ * The deferred constraint trigger on entries: at commit, each transfer that
+ * got entries in this transaction sums to zero.  Deferred triggers fire in
+ * the order of the inserts, so the legs of one transfer come one after the
+ * other: a transfer is checked at its first leg, once.
+ */
+static TransactionId checked_xid = InvalidTransactionId;
+static int64 checked_transfer = -1;
+
+/*
+ * A trigger runs under the search_path of whoever commits, so this one
+ * statement names its table; the plan is remade if the table is another.
+ */
+static Oid	transfer_sum_relid = InvalidOid;
+static SPIPlanPtr transfer_sum_plan = NULL;
+
+static int64
+transfer_sum(Relation entries, int64 transfer_id)
+{
+	Datum		v[1] = {Int64GetDatum(transfer_id)};
+	Oid			types[1] = {INT8OID};
+
+	if (transfer_sum_plan == NULL || transfer_sum_relid != RelationGetRelid(entries))
+	{
+		char	   *sql = psprintf("SELECT coalesce(sum(amount), 0)::int8 FROM %s WHERE transfer_id = $1",
+								   quote_qualified_identifier(get_namespace_name(RelationGetNamespace(entries)),
+															  RelationGetRelationName(entries)));
+		SPIPlanPtr	plan = SPI_prepare(sql, 1, types);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare \"%s\"", sql);
+		if (transfer_sum_plan != NULL)
+			SPI_freeplan(transfer_sum_plan);
+		transfer_sum_plan = plan;
+		transfer_sum_relid = RelationGetRelid(entries);
+	}
+	if (SPI_execute_plan(transfer_sum_plan, v, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not sum the entries of transfer %lld", (long long) transfer_id);
+	return hm_result_int64(0, 1);
+}
+
+PG_FUNCTION_INFO_V1(hm_entries_balanced);
+Datum
+hm_entries_balanced(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	bool		isnull;
+	int64		transfer_id;
+	TransactionId xid = GetTopTransactionId();
+	int64		sum;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		elog(ERROR, "hm_entries_balanced must be an AFTER INSERT trigger");
+	transfer_id = DatumGetInt64(heap_getattr(trigdata->tg_trigtuple,
+											 SPI_fnumber(trigdata->tg_relation->rd_att, "transfer_id"),
+											 trigdata->tg_relation->rd_att, &isnull));
+	if (xid == checked_xid && transfer_id == checked_transfer)
+		return PointerGetDatum(NULL);
+
+	SPI_connect();
+	sum = transfer_sum(trigdata->tg_relation, transfer_id);
+	SPI_finish();
+	if (sum != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("transfer %lld does not balance", (long long) transfer_id),
+				 errdetail("Its entries sum to %lld cents, not 0.", (long long) sum)));
+	checked_xid = xid;
+	checked_transfer = transfer_id;
+	return PointerGetDatum(NULL);
+}

@@ -1,0 +1,60 @@
+/*
+ * src/ledger.h
+ *	  The ledger's moving parts, shared by the money functions (ledger.c)
+ *	  and the market (market.c).  All of them run inside SPI_connect.
+ */
+#ifndef HM_LEDGER_H
+#define HM_LEDGER_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+
+/* Error codes of the market (class HM) */
+#define ERRCODE_HM_FUNDS MAKE_SQLSTATE('H','M','0','0','5')
+#define ERRCODE_HM_IDEMPOTENCY MAKE_SQLSTATE('H','M','0','0','6')
+#define ERRCODE_HM_TRANSFER_LOCK MAKE_SQLSTATE('H','M','0','0','7')
+#define ERRCODE_HM_STATE MAKE_SQLSTATE('H','M','0','0','8')
+#define ERRCODE_HM_PRICE MAKE_SQLSTATE('H','M','0','0','9')
+#define ERRCODE_HM_HOLD MAKE_SQLSTATE('H','M','0','1','0')
+#define ERRCODE_HM_ACCOUNT MAKE_SQLSTATE('H','M','0','1','1')
+#define ERRCODE_HM_OVERFLOW MAKE_SQLSTATE('H','M','0','1','3')
+
+/* One leg of a transfer: a signed amount on a ledger account. */
+typedef struct HmLeg
+{
+	int64		ledger_account_id;
+	int64		amount;			/* credit > 0, debit < 0 */
+	bool		wallet;			/* a user's wallet (keeps a balance) */
+} HmLeg;
+
+/* "$50,000.00", palloc'd */
+extern char *hm_cents_text(int64 cents);
+
+/* Raises HM011 unless the account exists. */
+extern void hm_require_account(int64 account_id);
+
+/* The user's wallet; 0 when there is none and create is false. */
+extern int64 hm_wallet(int64 account_id, bool create);
+
+/* The platform's slots for a transfer. */
+extern int64 hm_fee_account(int64 transfer_id);
+extern int64 hm_payments_account(int64 transfer_id);
+
+/*
+ * Claims an idempotency key for a new transfer.  Returns true and the new
+ * transfer's id, or false and the id of the transfer the key already made
+ * when request is the same as that one's; raises HM006 when it is not.  A
+ * concurrent claim of the same key waits for the first to commit or abort.
+ */
+extern bool hm_claim_transfer(const char *key, const char *kind, const char *request,
+							  const char *handle, TimestampTz at, int64 *transfer_id);
+
+/*
+ * Writes a transfer's legs: locks the wallets among them in id order, makes
+ * sure no wallet goes below what it holds (HM005) or past bigint (HM013),
+ * and appends the entries.  The legs must sum to zero.
+ */
+extern void hm_post(int64 transfer_id, HmLeg *legs, int nlegs);
+
+#endif

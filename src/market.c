@@ -1,0 +1,468 @@
+/*
+ * src/market.c
+ *	  The market: fixed-price listings, the atomic sale and the transfer of a
+ *	  handle between users.
+ *
+ * Each function is the C implementation behind a gated SQL function (see
+ * guard.c) and works through saved SPI plans.  A sale is one transaction:
+ * claim the idempotency key, lock the handle, price it at the time of the
+ * call, lock the wallets in id order, move the money, move the handle, and
+ * write its history and notices.  Any refusal raises before anything is
+ * written, or aborts what was, so a refused buyer pays nothing.
+ *
+ * Lock order, shared with the rest of the extension: accounts, then
+ * handles, then wallets in ascending id order.
+ */
+#include "handle_market.h"
+
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "ledger.h"
+#include "spi_plan.h"
+
+#define ERRCODE_HM_PROFILE MAKE_SQLSTATE('H','M','0','0','4')
+
+/* The handle a call is about, as it stands once it is locked. */
+typedef struct LockedHandle
+{
+	char	   *handle;			/* canonical text */
+	char	   *display;		/* as the caller typed it, without a leading @ */
+	bool		exists;			/* a row in handles */
+	char	   *state;			/* registered, at_risk, released */
+	bool		has_owner;
+	int64		owner_id;
+	char	   *hold_reason;	/* NULL unless held */
+	bool		locked;			/* under its transfer lock at as_of */
+	TimestampTz locked_until;
+	bool		listed;
+	int64		list_price;
+} LockedHandle;
+
+static void
+require_args(FunctionCallInfo fcinfo, int nargs)
+{
+	for (int i = 0; i < nargs; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument %d of %s must not be null", i + 1,
+							get_func_name(fcinfo->flinfo->fn_oid))));
+}
+
+static char *
+timestamp_text(TimestampTz t)
+{
+	return DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(t)));
+}
+
+static HmPlan profile_check = HM_PLAN(
+	"SELECT check_handle($1, p.profile), p.profile FROM policy_at($2) p",
+	2, TEXTOID, TIMESTAMPTZOID);
+static HmPlan canonical = HM_PLAN(
+	"SELECT $1::handle::text",
+	1, TEXTOID);
+
+/* The canonical form of candidate; HM004 when it is no handle. */
+static char *
+canonical_handle(const char *candidate, TimestampTz as_of)
+{
+	Datum		v[2] = {CStringGetTextDatum(candidate), TimestampTzGetDatum(as_of)};
+	char	   *reason;
+
+	hm_plan_run(&profile_check, v, NULL);
+	reason = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (reason != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_HM_PROFILE),
+				 errmsg("handle \"%s\" does not meet the %s profile", candidate,
+						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)),
+				 errdetail("%s", reason)));
+	hm_plan_run(&canonical, v, NULL);
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+static HmPlan handle_lock = HM_PLAN(
+	"SELECT state, owner_id, hold_reason, transfer_locked_until, "
+	"       coalesce(transfer_locked_until > $2, false), list_price_cents "
+	"  FROM handles WHERE handle = $1::handle FOR UPDATE",
+	2, TEXTOID, TIMESTAMPTZOID);
+
+/* Locks the row of the handle (canonical form), if it has one. */
+static LockedHandle
+lock_handle(const char *candidate, const char *handle, TimestampTz as_of)
+{
+	LockedHandle h;
+	Datum		v[2];
+	bool		isnull;
+
+	memset(&h, 0, sizeof(h));
+	h.handle = pstrdup(handle);
+	h.display = pstrdup(candidate[0] == '@' ? candidate + 1 : candidate);
+	v[0] = CStringGetTextDatum(h.handle);
+	v[1] = TimestampTzGetDatum(as_of);
+	if (hm_plan_run(&handle_lock, v, NULL) == 0)
+		return h;
+	h.exists = true;
+	h.state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	h.owner_id = DatumGetInt64(hm_result(0, 2, &isnull));
+	h.has_owner = !isnull;
+	h.hold_reason = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	h.locked_until = DatumGetTimestampTz(hm_result(0, 4, &isnull));
+	h.locked = DatumGetBool(hm_result(0, 5, &isnull));
+	h.list_price = DatumGetInt64(hm_result(0, 6, &isnull));
+	h.listed = !isnull;
+	return h;
+}
+
+static void
+refuse_held(const LockedHandle *h)
+{
+	if (h->hold_reason != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_HM_HOLD),
+				 errmsg("handle \"%s\" is under hold", h->handle),
+				 errdetail("hold: %s", h->hold_reason)));
+}
+
+static void
+refuse_locked(const LockedHandle *h)
+{
+	if (h->locked)
+		ereport(ERROR,
+				(errcode(ERRCODE_HM_TRANSFER_LOCK),
+				 errmsg("handle \"%s\" is under its transfer lock", h->handle),
+				 errdetail("It changed hands recently; the lock ends at %s.",
+						   timestamp_text(h->locked_until))));
+}
+
+/* The owner may do this, and only the owner. */
+static void
+require_owner(const LockedHandle *h, int64 account_id, const char *what)
+{
+	if (!h->exists || !h->has_owner || h->owner_id != account_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_HM_STATE),
+				 errmsg("account %lld does not own handle \"%s\"", (long long) account_id, h->handle),
+				 errdetail("Only the owner of a registered handle may %s it.", what)));
+}
+
+static HmPlan event_insert = HM_PLAN(
+	"WITH e AS (INSERT INTO handle_events (handle, from_state, to_state, at, account_id, reason) "
+	"           VALUES ($1::handle, $2, 'registered', $3, $4, $5)) "
+	"INSERT INTO outbox (kind, account_id, handle, at, detail) "
+	"SELECT kind, account_id, $1::handle, $3, detail "
+	"  FROM (VALUES ($6, $4, $7), ($8, $9, $10)) v(kind, account_id, detail) WHERE kind IS NOT NULL",
+	10, TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID,
+	TEXTOID);
+
+/*
+ * The history of a change of owner, and a notice to each side: to_id is the
+ * new owner; from_id (when has_from) the one who gave it up.
+ */
+static void
+record_new_owner(const LockedHandle *h, const char *from_state, TimestampTz at,
+				 int64 to_id, const char *reason,
+				 const char *to_kind, const char *to_detail,
+				 bool has_from, int64 from_id, const char *from_kind, const char *from_detail)
+{
+	Datum		v[10];
+	char		nulls[10] = "          ";
+
+	v[0] = CStringGetTextDatum(h->handle);
+	if (from_state)
+		v[1] = CStringGetTextDatum(from_state);
+	else
+		nulls[1] = 'n';
+	v[2] = TimestampTzGetDatum(at);
+	v[3] = Int64GetDatum(to_id);
+	v[4] = CStringGetTextDatum(reason);
+	v[5] = CStringGetTextDatum(to_kind);
+	v[6] = CStringGetTextDatum(to_detail);
+	if (has_from)
+	{
+		v[7] = CStringGetTextDatum(from_kind);
+		v[8] = Int64GetDatum(from_id);
+		v[9] = CStringGetTextDatum(from_detail);
+	}
+	else
+		nulls[7] = nulls[8] = nulls[9] = 'n';
+	hm_plan_run(&event_insert, v, nulls);
+}
+
+static HmPlan owner_change = HM_PLAN(
+	"UPDATE handles h SET owner_id = $2, previous_owner_id = coalesce(h.owner_id, h.previous_owner_id), "
+	"       state = 'registered', "
+	"       display = $4, registered_at = $3, notice_at = NULL, released_at = NULL, "
+	"       list_price_cents = NULL, listed_at = NULL, policy_version = p.version, "
+	"       transfer_locked_until = $3 + p.transfer_lock "
+	"  FROM policy_at($3) p WHERE h.handle = $1::handle",
+	4, TEXTOID, INT8OID, TIMESTAMPTZOID, TEXTOID);
+static HmPlan owner_first = HM_PLAN(
+	"INSERT INTO handles (handle, display, owner_id, state, registered_at, policy_version, "
+	"                     transfer_locked_until) "
+	"SELECT $1::handle, $4, $2, 'registered', $3, p.version, $3 + p.transfer_lock "
+	"  FROM policy_at($3) p ON CONFLICT DO NOTHING",
+	4, TEXTOID, INT8OID, TIMESTAMPTZOID, TEXTOID);
+
+/* Gives the handle to account_id and starts its transfer lock. */
+static void
+set_owner(const LockedHandle *h, int64 account_id, TimestampTz at)
+{
+	Datum		v[4] = {CStringGetTextDatum(h->handle), Int64GetDatum(account_id),
+	TimestampTzGetDatum(at), CStringGetTextDatum(h->display)};
+
+	if (h->exists)
+	{
+		hm_plan_run(&owner_change, v, NULL);
+		return;
+	}
+	/* a handle sold for the first time; a concurrent buyer may have won */
+	if (hm_plan_run(&owner_first, v, NULL) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_HM_STATE),
+				 errmsg("handle \"%s\" was sold to someone else meanwhile", h->handle),
+				 errhint("lookup() shows its owner; nothing was charged.")));
+}
+
+static HmPlan quote_plan = HM_PLAN(
+	"SELECT q.price_cents, q.fee_cents, q.seller_id, q.reason "
+	"  FROM quote($1, $2, $3) q",
+	3, TEXTOID, INT8OID, TIMESTAMPTZOID);
+
+PG_FUNCTION_INFO_V1(hm_buy);
+Datum
+hm_buy(PG_FUNCTION_ARGS)
+{
+	char	   *candidate;
+	int64		buyer_id;
+	int64		max_price;
+	char	   *key;
+	TimestampTz as_of;
+	char	   *handle;
+	char	   *request;
+	int64		transfer_id;
+	LockedHandle h;
+	Datum		v[3];
+	bool		isnull;
+	int64		price;
+	int64		fee;
+	bool		platform;
+	int64		seller_id = 0;
+	char	   *reason;
+	HmLeg		legs[3];
+	int			nlegs = 0;
+	int64		buyer_wallet;
+	const char *from_state;
+
+	require_args(fcinfo, 5);
+	candidate = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	buyer_id = PG_GETARG_INT64(1);
+	max_price = PG_GETARG_INT64(2);
+	key = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	as_of = PG_GETARG_TIMESTAMPTZ(4);
+	if (max_price < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_price_cents must not be negative"),
+				 errdetail("It was %lld cents.", (long long) max_price)));
+
+	SPI_connect();
+	hm_require_account(buyer_id);
+	handle = canonical_handle(candidate, as_of);
+	request = psprintf("buy(candidate => %s, buyer_id => %lld, max_price_cents => %lld)",
+					   quote_literal_cstr(candidate), (long long) buyer_id, (long long) max_price);
+	if (!hm_claim_transfer(key, "purchase", request, handle, as_of, &transfer_id))
+	{
+		SPI_finish();
+		PG_RETURN_INT64(transfer_id);
+	}
+
+	h = lock_handle(candidate, handle, as_of);
+	if (h.exists)
+	{
+		refuse_held(&h);
+		if (h.has_owner && h.owner_id == buyer_id)
+			ereport(ERROR,
+					(errcode(ERRCODE_HM_STATE),
+					 errmsg("account %lld already owns handle \"%s\"", (long long) buyer_id, h.handle)));
+	}
+
+	/* priced now, on the locked row */
+	v[0] = CStringGetTextDatum(h.handle);
+	v[1] = Int64GetDatum(buyer_id);
+	v[2] = TimestampTzGetDatum(as_of);
+	hm_plan_run(&quote_plan, v, NULL);
+	reason = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+	price = DatumGetInt64(hm_result(0, 1, &isnull));
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_HM_STATE),
+				 errmsg("handle \"%s\" is not for sale", h.handle),
+				 errdetail("%s", reason ? reason : "no price")));
+	if (h.exists && h.has_owner)
+		refuse_locked(&h);
+	fee = DatumGetInt64(hm_result(0, 2, &isnull));
+	seller_id = DatumGetInt64(hm_result(0, 3, &isnull));
+	platform = isnull;
+	if (price > max_price)
+		ereport(ERROR,
+				(errcode(ERRCODE_HM_PRICE),
+				 errmsg("the price of handle \"%s\" is above max_price_cents", h.handle),
+				 errdetail("The price is %s (%s); the most this buyer would pay is %s.",
+						   hm_cents_text(price), reason, hm_cents_text(max_price))));
+
+	/* the money: the buyer pays, the seller gets the price less the fee */
+	buyer_wallet = hm_wallet(buyer_id, false);
+	if (buyer_wallet == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_HM_FUNDS),
+				 errmsg("insufficient funds"),
+				 errdetail("The wallet has %s available; this needs %s.",
+						   hm_cents_text(0), hm_cents_text(price)),
+				 errhint("Deposit more with handle_market.deposit().")));
+	legs[nlegs++] = (HmLeg) {buyer_wallet, -price, true};
+	if (platform)
+		fee = price;
+	else if (price - fee > 0)
+		legs[nlegs++] = (HmLeg) {hm_wallet(seller_id, true), price - fee, true};
+	if (fee > 0)
+		legs[nlegs++] = (HmLeg) {hm_fee_account(transfer_id), fee, false};
+	hm_post(transfer_id, legs, nlegs);
+
+	/* the handle */
+	from_state = !h.exists ? NULL : h.has_owner ? h.state : "available";
+	set_owner(&h, buyer_id, as_of);
+	if (platform)
+		record_new_owner(&h, from_state, as_of, buyer_id,
+						 psprintf("bought from the platform for %s (transfer %lld)",
+								  hm_cents_text(price), (long long) transfer_id),
+						 "bought", psprintf("You bought @%s for %s.", h.handle, hm_cents_text(price)),
+						 false, 0, NULL, NULL);
+	else
+		record_new_owner(&h, from_state, as_of, buyer_id,
+						 psprintf("bought from account %lld for %s (transfer %lld)",
+								  (long long) seller_id, hm_cents_text(price), (long long) transfer_id),
+						 "bought", psprintf("You bought @%s for %s.", h.handle, hm_cents_text(price)),
+						 true, seller_id, "sold",
+						 psprintf("You sold @%s for %s; %s commission, %s to your wallet.", h.handle,
+								  hm_cents_text(price), hm_cents_text(fee), hm_cents_text(price - fee)));
+	SPI_finish();
+	PG_RETURN_INT64(transfer_id);
+}
+
+PG_FUNCTION_INFO_V1(hm_transfer_handle);
+Datum
+hm_transfer_handle(PG_FUNCTION_ARGS)
+{
+	char	   *candidate;
+	int64		from_id;
+	int64		to_id;
+	char	   *key;
+	TimestampTz as_of;
+	char	   *handle;
+	char	   *request;
+	int64		transfer_id;
+	LockedHandle h;
+
+	require_args(fcinfo, 5);
+	candidate = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	from_id = PG_GETARG_INT64(1);
+	to_id = PG_GETARG_INT64(2);
+	key = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	as_of = PG_GETARG_TIMESTAMPTZ(4);
+
+	SPI_connect();
+	hm_require_account(from_id);
+	hm_require_account(to_id);
+	handle = canonical_handle(candidate, as_of);
+	request = psprintf("transfer_handle(candidate => %s, from_id => %lld, to_id => %lld)",
+					   quote_literal_cstr(candidate), (long long) from_id, (long long) to_id);
+	if (!hm_claim_transfer(key, "handle_transfer", request, handle, as_of, &transfer_id))
+	{
+		SPI_finish();
+		PG_RETURN_INT64(transfer_id);
+	}
+	if (from_id == to_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_HM_STATE),
+				 errmsg("a handle cannot be transferred to its own owner")));
+	h = lock_handle(candidate, handle, as_of);
+	require_owner(&h, from_id, "transfer");
+	refuse_held(&h);
+	refuse_locked(&h);
+	set_owner(&h, to_id, as_of);
+	record_new_owner(&h, h.state, as_of, to_id,
+					 psprintf("transferred by account %lld (transfer %lld)",
+							  (long long) from_id, (long long) transfer_id),
+					 "handle_received", psprintf("@%s was transferred to you.", h.handle),
+					 true, from_id, "handle_sent",
+					 psprintf("You transferred @%s to account %lld.", h.handle, (long long) to_id));
+	SPI_finish();
+	PG_RETURN_INT64(transfer_id);
+}
+
+static HmPlan listing_set = HM_PLAN(
+	"UPDATE handles SET list_price_cents = $2, listed_at = CASE WHEN $2 IS NULL THEN NULL ELSE $3 END "
+	" WHERE handle = $1::handle",
+	3, TEXTOID, INT8OID, TIMESTAMPTZOID);
+
+/* list_handle and unlist_handle */
+static void
+set_listing(const char *candidate, int64 seller_id, bool list, int64 price, TimestampTz as_of)
+{
+	LockedHandle h;
+	Datum		v[3];
+	char		nulls[3] = "   ";
+
+	hm_require_account(seller_id);
+	h = lock_handle(candidate, canonical_handle(candidate, as_of), as_of);
+	require_owner(&h, seller_id, list ? "list" : "unlist");
+	refuse_held(&h);
+	if (list)
+		refuse_locked(&h);
+	else if (!h.listed)
+		ereport(ERROR,
+				(errcode(ERRCODE_HM_STATE),
+				 errmsg("handle \"%s\" is not listed", h.handle)));
+	v[0] = CStringGetTextDatum(h.handle);
+	v[1] = Int64GetDatum(price);
+	v[2] = TimestampTzGetDatum(as_of);
+	if (!list)
+		nulls[1] = 'n';
+	hm_plan_run(&listing_set, v, nulls);
+}
+
+PG_FUNCTION_INFO_V1(hm_list_handle);
+Datum
+hm_list_handle(PG_FUNCTION_ARGS)
+{
+	int64		price;
+
+	require_args(fcinfo, 4);
+	price = PG_GETARG_INT64(2);
+	if (price <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("price_cents must be positive"),
+				 errdetail("It was %lld cents.", (long long) price)));
+	SPI_connect();
+	set_listing(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_INT64(1), true, price,
+				PG_GETARG_TIMESTAMPTZ(3));
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(hm_unlist_handle);
+Datum
+hm_unlist_handle(PG_FUNCTION_ARGS)
+{
+	require_args(fcinfo, 3);
+	SPI_connect();
+	set_listing(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_INT64(1), false, 0,
+				PG_GETARG_TIMESTAMPTZ(2));
+	SPI_finish();
+	PG_RETURN_VOID();
+}
