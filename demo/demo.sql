@@ -105,3 +105,72 @@ SELECT run_id, as_of::date, batches, examined, noticed, released, status FROM re
 -- Nothing bypasses the API, not even the table owner.
 UPDATE handles SET owner_id = 3 WHERE handle = 'elonmusk';
 DELETE FROM handle_events;
+
+-- ------------------------------------------------------------------------
+-- The market (same simulated clock).  Money is bigint cents in a
+-- double-entry ledger; every call that moves money carries an idempotency
+-- key, so a client that lost the answer simply sends it again.
+-- ------------------------------------------------------------------------
+
+-- Two buyers arrive; money comes in from the payment processor.
+SELECT upsert_account(5, 'premium_plus', active_at => pg_temp.day(95)),
+       upsert_account(6, active_at => pg_temp.day(95));
+SELECT deposit(5, 6000000, 'stripe:pi_5001') AS transfer, deposit(6, 1500000, 'stripe:pi_6001') AS transfer;
+SELECT deposit(5, 6000000, 'stripe:pi_5001') AS same_transfer_again;   -- a retry changes nothing
+SELECT balance(5), balance(6);
+
+-- The platform puts a priority handle on its premium list at the flat
+-- $50,000; nobody may register it for free.
+SELECT set_premium('jack');
+\set VERBOSITY verbose
+SELECT register_handle(6, 'jack', pg_temp.day(96));
+\set VERBOSITY default
+SELECT * FROM quote('jack', 5, pg_temp.day(98));
+SELECT buy('jack', 5, 5000000, 'order-5-jack', pg_temp.day(98)) AS transfer;
+
+-- A refused double purchase: the same order sent again returns the same
+-- transfer and charges nothing; another buyer is turned away.
+SELECT buy('jack', 5, 5000000, 'order-5-jack', pg_temp.day(98)) AS same_transfer;
+\set VERBOSITY verbose
+SELECT buy('jack', 6, 5000000, 'order-6-jack', pg_temp.day(98));
+\set VERBOSITY default
+SELECT balance(5), balance(6);
+
+-- ElonMusk, released on day 61, left quarantine on day 96: on day 98 it is
+-- on day 3 of its decaying premium (two days of halving behind it).  $50
+-- for 8 characters plus floor($50,000 / 2^2) - floor($50,000 / 2^21) =
+-- $12,499.98.  The quote is what buy() will charge at most.
+SELECT * FROM quote('elonmusk', 6, pg_temp.day(98));
+SELECT buy('elonmusk', 6, 1254998, 'order-6-elon', pg_temp.day(98)) AS transfer;
+SELECT * FROM lookup('elonmusk', pg_temp.day(98));
+
+-- Resales between users: the platform keeps a commission by the seller's
+-- subscription (none 10%, basic 8%, premium 5%, premium_plus 3%).
+SELECT list_handle('StartupCEO', 4, 123457, pg_temp.day(100));     -- Premium seller
+SELECT * FROM quote('StartupCEO', 6, pg_temp.day(100));
+SELECT buy('StartupCEO', 6, 123457, 'order-6-ceo', pg_temp.day(100)) AS transfer;
+SELECT list_handle('night_owl', 2, 50000, pg_temp.day(100));       -- no subscription
+SELECT * FROM quote('night_owl', 5, pg_temp.day(100));
+SELECT buy('night_owl', 5, 50000, 'order-5-owl', pg_temp.day(100)) AS transfer;
+
+-- A handle that just changed hands is locked for 60 days.
+\set VERBOSITY verbose
+SELECT list_handle('elonmusk', 6, 1000000, pg_temp.day(101));
+\set VERBOSITY default
+
+-- The books: each transfer's legs sum to zero; wallets hold their running
+-- balance; the platform's side is spread over 16 fee slots.
+SELECT t.transfer_id, t.kind, t.handle, e.ledger_account_id, l.kind AS account_kind,
+       l.account_id AS user_id, e.amount
+  FROM transfers t JOIN entries e USING (transfer_id)
+  JOIN ledger_accounts l USING (ledger_account_id)
+ ORDER BY t.transfer_id, e.entry_id;
+SELECT account_id, balance(account_id) FROM accounts ORDER BY account_id;
+SELECT dollars(sum(e.amount)::bigint) AS platform_commission_and_sales
+  FROM entries e JOIN ledger_accounts l USING (ledger_account_id) WHERE l.kind = 'fee';
+SELECT handle, from_state, to_state, at::date, account_id, reason
+  FROM handle_events WHERE at >= pg_temp.day(96) ORDER BY event_id;
+SELECT kind, account_id, handle, detail FROM outbox
+ WHERE kind IN ('bought', 'sold') ORDER BY message_id;
+-- No rows: every invariant holds.
+SELECT * FROM check_invariants();

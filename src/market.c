@@ -333,12 +333,14 @@ hm_buy(PG_FUNCTION_ARGS)
 	hm_post(transfer_id, legs, nlegs);
 
 	/* the handle */
-	from_state = !h.exists ? NULL : h.has_owner ? h.state : "available";
+	/* the stored state (a released handle's phase is derived, not stored),
+	 * so that each event starts where the previous one ended */
+	from_state = h.exists ? h.state : NULL;
 	set_owner(&h, buyer_id, as_of);
 	if (platform)
 		record_new_owner(&h, from_state, as_of, buyer_id,
-						 psprintf("bought from the platform for %s (transfer %lld)",
-								  hm_cents_text(price), (long long) transfer_id),
+						 psprintf("bought from the platform for %s, %s (transfer %lld)",
+								  hm_cents_text(price), reason, (long long) transfer_id),
 						 "bought", psprintf("You bought @%s for %s.", h.handle, hm_cents_text(price)),
 						 false, 0, NULL, NULL);
 	else
