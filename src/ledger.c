@@ -230,8 +230,8 @@ hm_post(int64 transfer_id, HmLeg *legs, int nlegs)
 }
 
 /* The arguments every money function refuses in the same words. */
-static void
-require_args(FunctionCallInfo fcinfo, int nargs)
+void
+hm_require_args(FunctionCallInfo fcinfo, int nargs)
 {
 	for (int i = 0; i < nargs; i++)
 		if (PG_ARGISNULL(i))
@@ -262,7 +262,7 @@ move_money(FunctionCallInfo fcinfo, const char *kind, int sign)
 	char	   *request;
 	int64		transfer_id;
 
-	require_args(fcinfo, 4);
+	hm_require_args(fcinfo, 4);
 	account_id = PG_GETARG_INT64(0);
 	amount = PG_GETARG_INT64(1);
 	key = text_to_cstring(PG_GETARG_TEXT_PP(2));

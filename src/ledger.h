@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "fmgr.h"
 
 /* Error codes of the market (class HM) */
 #define ERRCODE_HM_FUNDS MAKE_SQLSTATE('H','M','0','0','5')
@@ -33,6 +34,9 @@ extern char *hm_cents_text(int64 cents);
 
 /* Raises HM011 unless the account exists. */
 extern void hm_require_account(int64 account_id);
+
+/* 22004 unless the first nargs arguments are all given */
+extern void hm_require_args(FunctionCallInfo fcinfo, int nargs);
 
 /* The user's wallet; 0 when there is none and create is false. */
 extern int64 hm_wallet(int64 account_id, bool create);

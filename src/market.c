@@ -41,17 +41,6 @@ typedef struct LockedHandle
 	int64		list_price;
 } LockedHandle;
 
-static void
-require_args(FunctionCallInfo fcinfo, int nargs)
-{
-	for (int i = 0; i < nargs; i++)
-		if (PG_ARGISNULL(i))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("argument %d of %s must not be null", i + 1,
-							get_func_name(fcinfo->flinfo->fn_oid))));
-}
-
 static char *
 timestamp_text(TimestampTz t)
 {
@@ -257,7 +246,7 @@ hm_buy(PG_FUNCTION_ARGS)
 	int64		buyer_wallet;
 	const char *from_state;
 
-	require_args(fcinfo, 5);
+	hm_require_args(fcinfo, 5);
 	candidate = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	buyer_id = PG_GETARG_INT64(1);
 	max_price = PG_GETARG_INT64(2);
@@ -369,7 +358,7 @@ hm_transfer_handle(PG_FUNCTION_ARGS)
 	int64		transfer_id;
 	LockedHandle h;
 
-	require_args(fcinfo, 5);
+	hm_require_args(fcinfo, 5);
 	candidate = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	from_id = PG_GETARG_INT64(1);
 	to_id = PG_GETARG_INT64(2);
@@ -443,7 +432,7 @@ hm_list_handle(PG_FUNCTION_ARGS)
 {
 	int64		price;
 
-	require_args(fcinfo, 4);
+	hm_require_args(fcinfo, 4);
 	price = PG_GETARG_INT64(2);
 	if (price <= 0)
 		ereport(ERROR,
@@ -461,7 +450,7 @@ PG_FUNCTION_INFO_V1(hm_unlist_handle);
 Datum
 hm_unlist_handle(PG_FUNCTION_ARGS)
 {
-	require_args(fcinfo, 3);
+	hm_require_args(fcinfo, 3);
 	SPI_connect();
 	set_listing(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_INT64(1), false, 0,
 				PG_GETARG_TIMESTAMPTZ(2));
