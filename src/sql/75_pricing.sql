@@ -54,7 +54,7 @@ INSERT INTO @extschema@.commission_rates VALUES
 -- row in handles: once it is sold, its row decides.
 CREATE TABLE @extschema@.premium_handles (
     handle @extschema@.handle PRIMARY KEY,
-    key text GENERATED ALWAYS AS (@extschema@.confusable_key(handle)) STORED,
+    key text COLLATE "C" GENERATED ALWAYS AS (@extschema@.confusable_key(handle)) STORED,
     category text NOT NULL CHECK (category IN ('priority', 'rare')),
     -- NULL: the priority_price_cents of the pricing version in force
     price_cents bigint CHECK (price_cents > 0),

@@ -44,7 +44,7 @@ CREATE FUNCTION @extschema@.ledger_slots() RETURNS integer
 
 CREATE TABLE @extschema@.transfers (
     transfer_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    idempotency_key text NOT NULL UNIQUE CHECK (idempotency_key <> ''),
+    idempotency_key text COLLATE "C" NOT NULL UNIQUE CHECK (idempotency_key <> ''),
     kind text NOT NULL CHECK (kind IN ('deposit', 'withdrawal', 'purchase', 'handle_transfer')),
     -- the request's parameters: a replay must repeat them exactly
     request text NOT NULL,
