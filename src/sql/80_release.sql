@@ -77,11 +77,11 @@ CREATE FUNCTION @extschema@.release_decision(state text, notice_at timestamptz,
 -- batch's handles made the planner scan the whole table.
 CREATE FUNCTION @extschema@.release_decisions(p_lo @extschema@.handle, p_hi @extschema@.handle,
                                               p_as_of timestamptz, p_pol @extschema@.policy)
-    RETURNS TABLE (handle @extschema@.handle, owner_id bigint, decision text)
+    RETURNS TABLE (row_id tid, handle @extschema@.handle, owner_id bigint, decision text)
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, @extschema@, pg_temp
 BEGIN ATOMIC
-    SELECT h.handle, h.owner_id,
+    SELECT h.ctid, h.handle, h.owner_id,
            @extschema@.release_decision(h.state, h.notice_at, hp.notice_period, hp.inactive_after,
                a.last_active_at, @extschema@.is_exempt(a.verified, a.subscription, a.status, p_pol),
                p_pol.inactive_after, p_as_of)
@@ -155,8 +155,10 @@ BEGIN
           INTO noticed, released
           FROM release_decisions(v_lo, v_hi, v_run.as_of, v_pol) d;
     ELSIF examined > 0 THEN
-        -- Each UPDATE rechecks the state, hold and owner it decided on, so a
-        -- handle that a restore, hold or sale changed meanwhile is left to
+        -- Each UPDATE finds its row by the ctid the decision read (no second
+        -- index probe; a row updated meanwhile is followed to its new
+        -- version) and rechecks the state, hold and owner it decided on, so
+        -- a handle that a restore, hold or sale changed meanwhile is left to
         -- the next run.
         WITH d AS (
             SELECT * FROM release_decisions(v_lo, v_hi, v_run.as_of, v_pol) d
@@ -164,7 +166,7 @@ BEGIN
         ), n AS (
             UPDATE handles h SET state = 'at_risk', notice_at = v_run.as_of,
                                  policy_version = v_pol.version
-              FROM d WHERE h.handle = d.handle AND d.decision = 'notice'
+              FROM d WHERE h.ctid = d.row_id AND d.decision = 'notice'
                AND h.state = 'registered' AND h.hold_reason IS NULL AND h.owner_id = d.owner_id
             RETURNING h.handle, h.owner_id
         ), r AS (
@@ -172,12 +174,12 @@ BEGIN
                                  previous_owner_id = h.owner_id, owner_id = NULL,
                                  notice_at = NULL, policy_version = v_pol.version,
                                  list_price_cents = NULL, listed_at = NULL
-              FROM d WHERE h.handle = d.handle AND d.decision = 'release'
+              FROM d WHERE h.ctid = d.row_id AND d.decision = 'release'
                AND h.state = 'at_risk' AND h.hold_reason IS NULL AND h.owner_id = d.owner_id
             RETURNING h.handle, h.previous_owner_id
         ), v AS (
             UPDATE handles h SET state = 'registered', notice_at = NULL
-              FROM d WHERE h.handle = d.handle AND d.decision = 'revert'
+              FROM d WHERE h.ctid = d.row_id AND d.decision = 'revert'
                AND h.state = 'at_risk' AND h.hold_reason IS NULL AND h.owner_id = d.owner_id
             RETURNING h.handle, h.owner_id
         ), e AS (
