@@ -77,7 +77,9 @@ done
 
 ok=$(grep -cE '^ok [0-9]+' "$logs/pgtap.log" 2>/dev/null)
 bad=$(grep -cE '^not ok [0-9]+' "$logs/pgtap.log" 2>/dev/null)
-if ! grep -q '^Result: PASS' "$logs/pgtap.log"; then
+# a test file that stops early fails, even if every test it ran passed
+planned=$(grep -c 'Looks like you planned' "$logs/pgtap.log" 2>/dev/null)
+if ! grep -q '^Result: PASS' "$logs/pgtap.log" || [ "$planned" -ne 0 ]; then
     cat "$logs/pgtap.log"
     [ "$bad" -eq 0 ] && bad=1
 fi

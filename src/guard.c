@@ -31,6 +31,13 @@
 
 static int	gate_depth = 0;
 
+/*
+ * The role that called the outermost API function.  The implementations are
+ * SECURITY DEFINER, so inside them current_user is the extension's owner;
+ * the history records who asked (actor()).
+ */
+static Oid	gate_actor = InvalidOid;
+
 typedef struct GateTarget
 {
 	FmgrInfo	impl;
@@ -82,6 +89,8 @@ hm_gate_call(FunctionCallInfo fcinfo)
 	for (int i = 0; i < PG_NARGS(); i++)
 		call->args[i] = fcinfo->args[i];
 
+	if (gate_depth == 0)
+		gate_actor = GetUserId();
 	gate_depth++;
 	PG_TRY();
 	{
@@ -102,6 +111,16 @@ Datum
 hm_gate(PG_FUNCTION_ARGS)
 {
 	return hm_gate_call(fcinfo);
+}
+
+/* The default of the actor columns: who called the API, not its owner. */
+PG_FUNCTION_INFO_V1(hm_actor);
+Datum
+hm_actor(PG_FUNCTION_ARGS)
+{
+	Oid			role = gate_depth > 0 ? gate_actor : GetUserId();
+
+	PG_RETURN_TEXT_P(cstring_to_text(GetUserNameFromId(role, false)));
 }
 
 /*

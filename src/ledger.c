@@ -229,6 +229,15 @@ hm_post(int64 transfer_id, HmLeg *legs, int nlegs)
 		elog(ERROR, "transfer %lld: not every leg was written", (long long) transfer_id);
 }
 
+/* The API function's name: the implementation's without its underscore. */
+static const char *
+api_name(FunctionCallInfo fcinfo)
+{
+	char	   *name = get_func_name(fcinfo->flinfo->fn_oid);
+
+	return name[0] == '_' ? name + 1 : name;
+}
+
 /* The arguments every money function refuses in the same words. */
 void
 hm_require_args(FunctionCallInfo fcinfo, int nargs)
@@ -238,7 +247,7 @@ hm_require_args(FunctionCallInfo fcinfo, int nargs)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("argument %d of %s must not be null", i + 1,
-							get_func_name(fcinfo->flinfo->fn_oid))));
+							api_name(fcinfo))));
 }
 
 static void

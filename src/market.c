@@ -291,6 +291,13 @@ hm_buy(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_HM_STATE),
 				 errmsg("handle \"%s\" is not for sale", h.handle),
 				 errdetail("%s", reason ? reason : "no price")));
+	/* a tier of 0: the platform gives it away, through register_handle */
+	if (price == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_HM_STATE),
+				 errmsg("handle \"%s\" is not for sale: it is free to register", h.handle),
+				 errdetail("%s", reason),
+				 errhint("Register it with handle_market.register_handle().")));
 	if (h.exists && h.has_owner)
 		refuse_locked(&h);
 	fee = DatumGetInt64(hm_result(0, 2, &isnull));

@@ -74,6 +74,11 @@ SELECT p, @extschema@.confusable_key(p::@extschema@.handle), 'substring', r, n
   FROM (VALUES ('twitter', 'brand', 'the platform''s name'),
                ('admin', 'system', 'impersonates staff')) AS v(p, r, n);
 
+-- Who asked: the role that called the API function (guard.c).  Inside the
+-- SECURITY DEFINER implementations current_user is the extension's owner.
+CREATE FUNCTION @extschema@.actor() RETURNS text
+    AS 'MODULE_PATHNAME', 'hm_actor' LANGUAGE C STABLE;
+
 CREATE TABLE @extschema@.handle_events (
     event_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     handle @extschema@.handle NOT NULL,
@@ -81,7 +86,7 @@ CREATE TABLE @extschema@.handle_events (
     to_state text NOT NULL,
     at timestamptz NOT NULL,
     account_id bigint,
-    actor text NOT NULL DEFAULT current_user,
+    actor text NOT NULL DEFAULT @extschema@.actor(),
     reason text NOT NULL
 );
 CREATE INDEX handle_events_handle ON @extschema@.handle_events (handle, event_id);

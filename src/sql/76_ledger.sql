@@ -50,7 +50,7 @@ CREATE TABLE @extschema@.transfers (
     request text NOT NULL,
     handle @extschema@.handle,
     at timestamptz NOT NULL,
-    actor text NOT NULL DEFAULT current_user,
+    actor text NOT NULL DEFAULT @extschema@.actor(),
     created_at timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE @extschema@.transfers IS
