@@ -158,73 +158,112 @@ hm_guard(PG_FUNCTION_ARGS)
 }
 
 /*
- * The release lock: one release run at a time.  It is a session-level
- * advisory lock (a run commits after every batch, so a transaction lock
- * would not last), on the same key as
- * pg_advisory_lock(hashtext('handle_market.release_dormant')), so a DBA can
- * see it in pg_locks.  Unlike a plain session lock it does not outlive a
- * failed run: it is dropped when the transaction that holds it aborts, so a
- * cancelled or timed-out run does not block every later one until its
- * session ends.
+ * Run locks: one release run (release_dormant) and one settlement run
+ * (settle_auctions) at a time.  Each is a session-level advisory lock (a run
+ * commits after every batch, so a transaction lock would not last), on the
+ * same key as pg_advisory_lock(hashtext('handle_market.release_dormant'))
+ * (or '...settle_auctions'), so a DBA can see it in pg_locks.  Unlike a
+ * plain session lock it does not outlive a failed run: it is dropped when
+ * the transaction that holds it aborts, so a cancelled or timed-out run does
+ * not block every later one until its session ends.
  */
-static bool holds_release_lock = false;
-static bool release_callback_registered = false;
+typedef enum RunLock
+{
+	RUN_LOCK_RELEASE,
+	RUN_LOCK_SETTLE,
+	RUN_LOCKS
+} RunLock;
+
+static const char *const run_lock_names[RUN_LOCKS] = {
+	"handle_market.release_dormant", "handle_market.settle_auctions"
+};
+static bool holds_run_lock[RUN_LOCKS];
+static bool run_callback_registered = false;
 
 static void
-release_lock_tag(LOCKTAG *tag)
+run_lock_tag(RunLock which, LOCKTAG *tag)
 {
 	/* deterministic collations all hash the bytes: "C" gives SQL's value */
 	int64		key = (int64) DatumGetInt32(DirectFunctionCall1Coll(hashtext, C_COLLATION_OID,
-																	 CStringGetTextDatum("handle_market.release_dormant")));
+																	 CStringGetTextDatum(run_lock_names[which])));
 
 	/* as pg_advisory_lock(bigint) builds its tag */
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) (key >> 32), (uint32) key, 1);
 }
 
 static void
-drop_release_lock(void)
+drop_run_lock(RunLock which)
 {
 	LOCKTAG		tag;
 
-	release_lock_tag(&tag);
+	run_lock_tag(which, &tag);
 	LockRelease(&tag, ExclusiveLock, true);
-	holds_release_lock = false;
+	holds_run_lock[which] = false;
 }
 
 static void
-release_lock_on_abort(XactEvent event, void *arg pg_attribute_unused())
+run_locks_on_abort(XactEvent event, void *arg pg_attribute_unused())
 {
-	if (event == XACT_EVENT_ABORT && holds_release_lock)
-		drop_release_lock();
+	if (event != XACT_EVENT_ABORT)
+		return;
+	for (int i = 0; i < RUN_LOCKS; i++)
+		if (holds_run_lock[i])
+			drop_run_lock((RunLock) i);
+}
+
+static bool
+run_lock_try(RunLock which)
+{
+	LOCKTAG		tag;
+
+	if (holds_run_lock[which])
+		return true;
+	if (!run_callback_registered)
+	{
+		RegisterXactCallback(run_locks_on_abort, NULL);
+		run_callback_registered = true;
+	}
+	run_lock_tag(which, &tag);
+	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
+		return false;
+	holds_run_lock[which] = true;
+	return true;
+}
+
+static bool
+run_lock_release(RunLock which)
+{
+	bool		held = holds_run_lock[which];
+
+	if (held)
+		drop_run_lock(which);
+	return held;
 }
 
 PG_FUNCTION_INFO_V1(hm_release_lock_try);
 Datum
 hm_release_lock_try(PG_FUNCTION_ARGS)
 {
-	LOCKTAG		tag;
-
-	if (holds_release_lock)
-		PG_RETURN_BOOL(true);
-	if (!release_callback_registered)
-	{
-		RegisterXactCallback(release_lock_on_abort, NULL);
-		release_callback_registered = true;
-	}
-	release_lock_tag(&tag);
-	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
-		PG_RETURN_BOOL(false);
-	holds_release_lock = true;
-	PG_RETURN_BOOL(true);
+	PG_RETURN_BOOL(run_lock_try(RUN_LOCK_RELEASE));
 }
 
 PG_FUNCTION_INFO_V1(hm_release_lock_release);
 Datum
 hm_release_lock_release(PG_FUNCTION_ARGS)
 {
-	bool		held = holds_release_lock;
+	PG_RETURN_BOOL(run_lock_release(RUN_LOCK_RELEASE));
+}
 
-	if (held)
-		drop_release_lock();
-	PG_RETURN_BOOL(held);
+PG_FUNCTION_INFO_V1(hm_settle_lock_try);
+Datum
+hm_settle_lock_try(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(run_lock_try(RUN_LOCK_SETTLE));
+}
+
+PG_FUNCTION_INFO_V1(hm_settle_lock_release);
+Datum
+hm_settle_lock_release(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(run_lock_release(RUN_LOCK_SETTLE));
 }

@@ -45,7 +45,7 @@ extern int64 hm_interval_usecs(const Interval *i);
 extern Datum hm_gate_call(FunctionCallInfo fcinfo);
 
 /* Error codes of the lifecycle and the market (class HM) */
-#define ERRCODE_HM_GUARD MAKE_SQLSTATE('H','M','0','1','2')
+#define ERRCODE_HM_GUARD MAKE_SQLSTATE('H','M','0','1','5')
 
 /* Checks, once per backend, that keys were computed with this ICU. */
 extern void hm_check_unicode_versions(void);

@@ -19,10 +19,6 @@
 #include "ledger.h"
 #include "spi_plan.h"
 
-/* the platform's slots: fixed ids (src/sql/76_ledger.sql) */
-#define HM_LEDGER_SLOTS 16
-#define HM_FEE_BASE 1
-#define HM_PAYMENTS_BASE 101
 
 char *
 hm_cents_text(int64 cents)
@@ -86,20 +82,37 @@ hm_wallet(int64 account_id, bool create)
 }
 
 static HmPlan transfer_claim = HM_PLAN(
-	"INSERT INTO transfers (idempotency_key, kind, request, handle, at) "
-	"VALUES ($1, $2, $3, $4::handle, $5) "
+	"INSERT INTO transfers (idempotency_key, kind, request, handle, at, pending_id) "
+	"VALUES ($1, $2, $3, $4::handle, $5, $6) "
 	"ON CONFLICT (idempotency_key) DO NOTHING RETURNING transfer_id",
-	5, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID);
+	6, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID);
 static HmPlan transfer_by_key = HM_PLAN(
 	"SELECT transfer_id, kind, request FROM transfers WHERE idempotency_key = $1",
 	1, TEXTOID);
+
+static bool claim(const char *key, const char *kind, const char *request,
+				  const char *handle, TimestampTz at, int64 pending_id, int64 *transfer_id);
 
 bool
 hm_claim_transfer(const char *key, const char *kind, const char *request,
 				  const char *handle, TimestampTz at, int64 *transfer_id)
 {
-	Datum		v[5];
-	char		nulls[5] = {' ', ' ', ' ', handle ? ' ' : 'n', ' '};
+	return claim(key, kind, request, handle, at, 0, transfer_id);
+}
+
+bool
+hm_claim_closing(const char *key, const char *kind, const char *request,
+				 const char *handle, TimestampTz at, int64 pending_id, int64 *transfer_id)
+{
+	return claim(key, kind, request, handle, at, pending_id, transfer_id);
+}
+
+static bool
+claim(const char *key, const char *kind, const char *request,
+	  const char *handle, TimestampTz at, int64 pending_id, int64 *transfer_id)
+{
+	Datum		v[6];
+	char		nulls[6] = {' ', ' ', ' ', handle ? ' ' : 'n', ' ', pending_id ? ' ' : 'n'};
 	char	   *first_kind;
 	char	   *first_request;
 
@@ -113,6 +126,7 @@ hm_claim_transfer(const char *key, const char *kind, const char *request,
 	v[2] = CStringGetTextDatum(request);
 	v[3] = handle ? CStringGetTextDatum(handle) : (Datum) 0;
 	v[4] = TimestampTzGetDatum(at);
+	v[5] = Int64GetDatum(pending_id);
 	if (hm_plan_run(&transfer_claim, v, nulls) > 0)
 	{
 		*transfer_id = hm_result_int64(0, 1);
@@ -143,11 +157,11 @@ static HmPlan wallets_lock = HM_PLAN(
 	"WHERE ledger_account_id = ANY ($1) ORDER BY ledger_account_id FOR NO KEY UPDATE",
 	1, INT8ARRAYOID);
 static HmPlan legs_write = HM_PLAN(
-	"WITH v AS (SELECT * FROM unnest($2::int8[], $3::int8[]) v(id, amount)), "
-	"w AS (UPDATE ledger_accounts l SET balance = l.balance + v.amount FROM v "
-	"      WHERE l.ledger_account_id = v.id AND l.kind = 'wallet') "
+	"WITH v AS (SELECT * FROM unnest($2::int8[], $3::int8[], $4::int8[]) v(id, amount, held)), "
+	"w AS (UPDATE ledger_accounts l SET balance = l.balance + v.amount, held = l.held + v.held "
+	"      FROM v WHERE l.ledger_account_id = v.id AND l.kind = 'wallet') "
 	"INSERT INTO entries (transfer_id, ledger_account_id, amount) SELECT $1, id, amount FROM v",
-	3, INT8OID, INT8ARRAYOID, INT8ARRAYOID);
+	4, INT8OID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID);
 
 static Datum
 int8_array(int64 *values, int n)
@@ -165,10 +179,11 @@ hm_post(int64 transfer_id, HmLeg *legs, int nlegs)
 {
 	int64	   *ids = palloc(sizeof(int64) * nlegs);
 	int64	   *amounts = palloc(sizeof(int64) * nlegs);
+	int64	   *held_deltas = palloc(sizeof(int64) * nlegs);
 	int64		sum = 0;
 	int			nwallets = 0;
 	uint64		nrows;
-	Datum		v[3];
+	Datum		v[4];
 
 	for (int i = 0; i < nlegs; i++)
 	{
@@ -199,6 +214,9 @@ hm_post(int64 transfer_id, HmLeg *legs, int nlegs)
 
 			if (!legs[i].wallet || legs[i].ledger_account_id != id)
 				continue;
+			if (pg_add_s64_overflow(held, legs[i].held_delta, &held) || held < 0)
+				elog(ERROR, "transfer %lld would release more than wallet %lld holds",
+					 (long long) transfer_id, (long long) id);
 			if (pg_add_s64_overflow(balance, legs[i].amount, &after))
 				ereport(ERROR,
 						(errcode(ERRCODE_HM_OVERFLOW),
@@ -221,10 +239,12 @@ hm_post(int64 transfer_id, HmLeg *legs, int nlegs)
 	{
 		ids[i] = legs[i].ledger_account_id;
 		amounts[i] = legs[i].amount;
+		held_deltas[i] = legs[i].wallet ? legs[i].held_delta : 0;
 	}
 	v[0] = Int64GetDatum(transfer_id);
 	v[1] = int8_array(ids, nlegs);
 	v[2] = int8_array(amounts, nlegs);
+	v[3] = int8_array(held_deltas, nlegs);
 	if (hm_plan_run(&legs_write, v, NULL) != (uint64) nlegs)
 		elog(ERROR, "transfer %lld: not every leg was written", (long long) transfer_id);
 }
@@ -293,6 +313,7 @@ move_money(FunctionCallInfo fcinfo, const char *kind, int sign)
 		legs[1].ledger_account_id = hm_payments_account(transfer_id);
 		legs[1].amount = -sign * amount;
 		legs[1].wallet = false;
+		legs[0].held_delta = legs[1].held_delta = 0;
 		hm_post(transfer_id, legs, 2);
 	}
 	SPI_finish();

@@ -21,12 +21,19 @@
 #define ERRCODE_HM_ACCOUNT MAKE_SQLSTATE('H','M','0','1','1')
 #define ERRCODE_HM_OVERFLOW MAKE_SQLSTATE('H','M','0','1','3')
 
+/* The platform's slots: fixed ids (src/sql/76_ledger.sql) */
+#define HM_LEDGER_SLOTS 16
+#define HM_FEE_BASE 1
+#define HM_PAYMENTS_BASE 101
+
 /* One leg of a transfer: a signed amount on a ledger account. */
 typedef struct HmLeg
 {
 	int64		ledger_account_id;
 	int64		amount;			/* credit > 0, debit < 0 */
 	bool		wallet;			/* a user's wallet (keeps a balance) */
+	int64		held_delta;		/* wallets: change of the held money (a posted
+								 * hold releases what it held) */
 } HmLeg;
 
 /* "$50,000.00", palloc'd */
@@ -53,6 +60,11 @@ extern int64 hm_payments_account(int64 transfer_id);
  */
 extern bool hm_claim_transfer(const char *key, const char *kind, const char *request,
 							  const char *handle, TimestampTz at, int64 *transfer_id);
+
+/* The same for a transfer that closes a pending hold (post or void). */
+extern bool hm_claim_closing(const char *key, const char *kind, const char *request,
+							 const char *handle, TimestampTz at, int64 pending_id,
+							 int64 *transfer_id);
 
 /*
  * Writes a transfer's legs: locks the wallets among them in id order, makes

@@ -16,10 +16,12 @@
 #include "handle_market.h"
 
 #include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
+#include "escrow.h"
 #include "ledger.h"
 #include "spi_plan.h"
 
@@ -216,6 +218,71 @@ set_owner(const LockedHandle *h, int64 account_id, TimestampTz at)
 				 errhint("lookup() shows its owner; nothing was charged.")));
 }
 
+/*
+ * Locks, in ledger account id order, every wallet a change of owner writes:
+ * the buyer's and the seller's (those given), and those of everyone with an
+ * open offer on the handle, whose offers the change voids.  Each path that
+ * moves a handle locks them here, after the handle and before any wallet, so
+ * no two of them can deadlock on wallets.
+ */
+static HmPlan sale_wallets_lock = HM_PLAN(
+	"SELECT 1 FROM ledger_accounts l "
+	" WHERE l.account_id = ANY ($1) "
+	"    OR l.account_id IN (SELECT o.buyer_id FROM offers o "
+	"                         WHERE o.handle = $2::handle AND o.state = 'open') "
+	" ORDER BY l.ledger_account_id FOR NO KEY UPDATE",
+	2, INT8ARRAYOID, TEXTOID);
+static HmPlan offers_void = HM_PLAN(
+	"SELECT _void_offers($1::handle, $2, $3)",
+	3, TEXTOID, TIMESTAMPTZOID, TEXTOID);
+
+static void
+lock_sale_wallets(const char *handle, int64 a, int64 b)
+{
+	Datum		ids[2] = {Int64GetDatum(a), Int64GetDatum(b)};
+	Datum		v[2];
+
+	v[0] = PointerGetDatum(construct_array(ids, 2, INT8OID, sizeof(int64), FLOAT8PASSBYVAL,
+										   TYPALIGN_DOUBLE));
+	v[1] = CStringGetTextDatum(handle);
+	hm_plan_run(&sale_wallets_lock, v, NULL);
+}
+
+/* The offers made to the previous owner end with the change of owner. */
+static void
+void_offers(const char *handle, TimestampTz at, const char *why)
+{
+	Datum		v[3] = {CStringGetTextDatum(handle), TimestampTzGetDatum(at),
+	CStringGetTextDatum(why)};
+
+	hm_plan_run(&offers_void, v, NULL);
+}
+
+static HmPlan open_auction = HM_PLAN(
+	"SELECT auction_id, ends_at FROM auctions WHERE handle = $1::handle AND state = 'open'",
+	1, TEXTOID);
+
+/* A handle in an open auction is sold by the auction only. */
+static void
+refuse_auctioned(const char *handle)
+{
+	Datum		v[1] = {CStringGetTextDatum(handle)};
+	bool		isnull;
+
+	if (hm_plan_run(&open_auction, v, NULL) > 0)
+	{
+		int64		auction_id = hm_result_int64(0, 1);
+		TimestampTz ends_at = DatumGetTimestampTz(hm_result(0, 2, &isnull));
+
+		ereport(ERROR,
+				(errcode(ERRCODE_HM_STATE),
+				 errmsg("handle \"%s\" is being auctioned", handle),
+				 errdetail("Auction %lld is open until %s.", (long long) auction_id,
+						   timestamp_text(ends_at)),
+				 errhint("Bid with handle_market.bid().")));
+	}
+}
+
 static HmPlan quote_plan = HM_PLAN(
 	"SELECT q.price_cents, q.fee_cents, q.seller_id, q.reason "
 	"  FROM quote($1, $2, $3) q",
@@ -278,6 +345,7 @@ hm_buy(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_HM_STATE),
 					 errmsg("account %lld already owns handle \"%s\"", (long long) buyer_id, h.handle)));
 	}
+	refuse_auctioned(h.handle);
 
 	/* priced now, on the locked row */
 	v[0] = CStringGetTextDatum(h.handle);
@@ -319,13 +387,14 @@ hm_buy(PG_FUNCTION_ARGS)
 				 errdetail("The wallet has %s available; this needs %s.",
 						   hm_cents_text(0), hm_cents_text(price)),
 				 errhint("Deposit more with handle_market.deposit().")));
-	legs[nlegs++] = (HmLeg) {buyer_wallet, -price, true};
+	lock_sale_wallets(h.handle, buyer_id, platform ? buyer_id : seller_id);
+	legs[nlegs++] = (HmLeg) {buyer_wallet, -price, true, 0};
 	if (platform)
 		fee = price;
 	else if (price - fee > 0)
-		legs[nlegs++] = (HmLeg) {hm_wallet(seller_id, true), price - fee, true};
+		legs[nlegs++] = (HmLeg) {hm_wallet(seller_id, true), price - fee, true, 0};
 	if (fee > 0)
-		legs[nlegs++] = (HmLeg) {hm_fee_account(transfer_id), fee, false};
+		legs[nlegs++] = (HmLeg) {hm_fee_account(transfer_id), fee, false, 0};
 	hm_post(transfer_id, legs, nlegs);
 
 	/* the handle */
@@ -333,6 +402,7 @@ hm_buy(PG_FUNCTION_ARGS)
 	 * so that each event starts where the previous one ended */
 	from_state = h.exists ? h.state : NULL;
 	set_owner(&h, buyer_id, as_of);
+	void_offers(h.handle, as_of, psprintf("@%s was sold", h.handle));
 	if (platform)
 		record_new_owner(&h, from_state, as_of, buyer_id,
 						 psprintf("bought from the platform for %s, %s (transfer %lld)",
@@ -391,7 +461,10 @@ hm_transfer_handle(PG_FUNCTION_ARGS)
 	require_owner(&h, from_id, "transfer");
 	refuse_held(&h);
 	refuse_locked(&h);
+	refuse_auctioned(h.handle);
+	lock_sale_wallets(h.handle, from_id, to_id);
 	set_owner(&h, to_id, as_of);
+	void_offers(h.handle, as_of, psprintf("@%s was given to another account", h.handle));
 	record_new_owner(&h, h.state, as_of, to_id,
 					 psprintf("transferred by account %lld (transfer %lld)",
 							  (long long) from_id, (long long) transfer_id),
@@ -420,7 +493,10 @@ set_listing(const char *candidate, int64 seller_id, bool list, int64 price, Time
 	require_owner(&h, seller_id, list ? "list" : "unlist");
 	refuse_held(&h);
 	if (list)
+	{
 		refuse_locked(&h);
+		refuse_auctioned(h.handle);
+	}
 	else if (!h.listed)
 		ereport(ERROR,
 				(errcode(ERRCODE_HM_STATE),
@@ -463,4 +539,117 @@ hm_unlist_handle(PG_FUNCTION_ARGS)
 				PG_GETARG_TIMESTAMPTZ(2));
 	SPI_finish();
 	PG_RETURN_VOID();
+}
+
+static HmPlan commission = HM_PLAN(
+	"SELECT commission_fee($1, b.bps), b.bps, a.subscription "
+	"  FROM accounts a, commission_bps(a.subscription, $3) b(bps) WHERE a.account_id = $2",
+	3, INT8OID, INT8OID, TIMESTAMPTZOID);
+
+/*
+ * _sell_from_hold(handle, hold_id, seller_id, as_of, how) RETURNS bigint:
+ * the sale that ends an auction or accepts an offer.  The held money is the
+ * price: it is posted (the buyer's balance and held money fall together),
+ * the seller gets it less the commission of the seller's subscription (a
+ * sale by the platform, seller_id NULL, is all fee), and the handle moves
+ * under the same rules as buy().  Returns the posting transfer; a hold
+ * already posted returns the transfer that posted it.
+ */
+PG_FUNCTION_INFO_V1(hm_sell_from_hold);
+Datum
+hm_sell_from_hold(PG_FUNCTION_ARGS)
+{
+	char	   *handle;
+	int64		hold_id;
+	bool		platform = PG_ARGISNULL(2);
+	int64		seller_id = platform ? 0 : PG_GETARG_INT64(2);
+	TimestampTz as_of;
+	char	   *how;
+	HmHold		hold;
+	LockedHandle h;
+	int64		transfer_id;
+	int64		price;
+	int64		fee;
+	HmLeg		legs[3];
+	int			nlegs = 0;
+	const char *from_state;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
+		elog(ERROR, "_sell_from_hold: arguments must not be null");
+	handle = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	hold_id = PG_GETARG_INT64(1);
+	as_of = PG_GETARG_TIMESTAMPTZ(3);
+	how = text_to_cstring(PG_GETARG_TEXT_PP(4));
+
+	SPI_connect();
+	h = lock_handle(handle, handle, as_of);
+	hold = hm_hold_lock(hold_id);
+	if (strcmp(hold.state, "posted") == 0)
+	{
+		SPI_finish();
+		PG_RETURN_INT64(hold.closed_by);
+	}
+	if (strcmp(hold.state, "pending") != 0)
+		elog(ERROR, "hold %lld was voided; it cannot pay", (long long) hold_id);
+	refuse_held(&h);
+	if (!platform)
+	{
+		require_owner(&h, seller_id, "sell");
+		refuse_locked(&h);
+	}
+	else if (h.exists && h.has_owner)
+		ereport(ERROR,
+				(errcode(ERRCODE_HM_STATE),
+				 errmsg("handle \"%s\" is no longer the platform's to sell", h.handle),
+				 errdetail("Account %lld owns it.", (long long) h.owner_id)));
+	if (h.exists && h.has_owner && h.owner_id == hold.account_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_HM_STATE),
+				 errmsg("account %lld already owns handle \"%s\"", (long long) hold.account_id,
+						h.handle)));
+	if (!hm_claim_closing(psprintf("post:%lld", (long long) hold_id), "hold_post",
+						  psprintf("post(hold_id => %lld)", (long long) hold_id),
+						  h.handle, as_of, hold_id, &transfer_id))
+		elog(ERROR, "hold %lld is pending but its posting %lld exists",
+			 (long long) hold_id, (long long) transfer_id);
+
+	price = hold.amount;
+	if (platform)
+		fee = price;
+	else
+	{
+		Datum		v[3] = {Int64GetDatum(price), Int64GetDatum(seller_id),
+		TimestampTzGetDatum(as_of)};
+
+		hm_plan_run(&commission, v, NULL);
+		fee = hm_result_int64(0, 1);
+	}
+	lock_sale_wallets(h.handle, hold.account_id, platform ? hold.account_id : seller_id);
+	legs[nlegs++] = (HmLeg) {hold.wallet, -price, true, -price};
+	if (!platform && price - fee > 0)
+		legs[nlegs++] = (HmLeg) {hm_wallet(seller_id, true), price - fee, true, 0};
+	if (fee > 0)
+		legs[nlegs++] = (HmLeg) {hm_fee_account(transfer_id), fee, false, 0};
+	hm_post(transfer_id, legs, nlegs);
+	hm_hold_mark(&hold, "posted", transfer_id, as_of);
+
+	from_state = h.exists ? h.state : NULL;
+	set_owner(&h, hold.account_id, as_of);
+	void_offers(h.handle, as_of, psprintf("@%s was sold", h.handle));
+	if (platform)
+		record_new_owner(&h, from_state, as_of, hold.account_id,
+						 psprintf("%s from the platform for %s (transfer %lld)", how,
+								  hm_cents_text(price), (long long) transfer_id),
+						 "bought", psprintf("You bought @%s for %s.", h.handle, hm_cents_text(price)),
+						 false, 0, NULL, NULL);
+	else
+		record_new_owner(&h, from_state, as_of, hold.account_id,
+						 psprintf("%s from account %lld for %s (transfer %lld)", how,
+								  (long long) seller_id, hm_cents_text(price), (long long) transfer_id),
+						 "bought", psprintf("You bought @%s for %s.", h.handle, hm_cents_text(price)),
+						 true, seller_id, "sold",
+						 psprintf("You sold @%s for %s; %s commission, %s to your wallet.", h.handle,
+								  hm_cents_text(price), hm_cents_text(fee), hm_cents_text(price - fee)));
+	SPI_finish();
+	PG_RETURN_INT64(transfer_id);
 }

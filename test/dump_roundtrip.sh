@@ -14,7 +14,7 @@
 # can be registered again) and a premium-list entry, dumps it with pg_dump -Fc and
 # restores it four ways:
 #   1. plain pg_restore: refused.  The data of the extension's tables is
-#      loaded with COPY, and the guard triggers refuse every COPY (HM012).
+#      loaded with COPY, and the guard triggers refuse every COPY (HM015).
 #   2. pg_restore --disable-triggers of the whole dump: refused the same way.
 #      pg_restore emits DISABLE TRIGGER ALL only in a data-only restore (-a);
 #      in a full restore the option does nothing.
@@ -132,7 +132,7 @@ check_restored() {    # check_restored DB LABEL
     check "$label: the extension's triggers present" "$(value "$src" "$count_triggers")" \
         "$(value "$db" "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
                          WHERE c.relnamespace = 'handle_market'::regnamespace AND NOT t.tgisinternal")"
-    check "$label: the guard refuses a direct write" "ERROR:  HM012" \
+    check "$label: the guard refuses a direct write" "ERROR:  HM015" \
         "$(psql -X -q -d "$db" -c '\set VERBOSITY sqlstate' \
                -c "INSERT INTO handle_market.outbox (kind, handle, at, detail) VALUES ('held', 'x_y_z', now(), 'x')" 2>&1)"
     # the API goes on where the source stopped: new ids follow the source's

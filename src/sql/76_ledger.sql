@@ -45,7 +45,10 @@ CREATE FUNCTION @extschema@.ledger_slots() RETURNS integer
 CREATE TABLE @extschema@.transfers (
     transfer_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     idempotency_key text COLLATE "C" NOT NULL UNIQUE CHECK (idempotency_key <> ''),
-    kind text NOT NULL CHECK (kind IN ('deposit', 'withdrawal', 'purchase', 'handle_transfer')),
+    kind text NOT NULL CHECK (kind IN ('deposit', 'withdrawal', 'purchase', 'handle_transfer',
+                                       'hold', 'hold_void', 'hold_post')),
+    -- a hold_void or hold_post closes the pending hold made by this transfer
+    pending_id bigint,
     -- the request's parameters: a replay must repeat them exactly
     request text NOT NULL,
     handle @extschema@.handle,

@@ -30,7 +30,8 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.activity_status(timestamptz, timestamptz, interval),
     @extschema@.release_phase(timestamptz, timestamptz, interval, interval, interval),
     @extschema@.decaying_premium(interval, bigint, interval, interval),
-    @extschema@.commission_fee(bigint, integer), @extschema@.dollars(bigint)
+    @extschema@.commission_fee(bigint, integer), @extschema@.dollars(bigint),
+    @extschema@.minimum_bid(bigint, bigint)
     TO PUBLIC;
 
 CREATE FUNCTION @extschema@.grant_app(role regrole) RETURNS void
@@ -57,10 +58,16 @@ BEGIN
         @extschema@.list_handle(text, bigint, bigint, timestamptz),
         @extschema@.unlist_handle(text, bigint, timestamptz),
         @extschema@.buy(text, bigint, bigint, text, timestamptz),
-        @extschema@.transfer_handle(text, bigint, bigint, text, timestamptz) TO %s', role);
+        @extschema@.transfer_handle(text, bigint, bigint, text, timestamptz),
+        @extschema@.start_auction(text, bigint, bigint, timestamptz, timestamptz),
+        @extschema@.cancel_auction(text, bigint, timestamptz),
+        @extschema@.bid(text, bigint, bigint, text, timestamptz),
+        @extschema@.make_offer(text, bigint, bigint, timestamptz, text, timestamptz),
+        @extschema@.accept_offer(bigint, bigint, timestamptz),
+        @extschema@.cancel_offer(bigint, bigint, timestamptz) TO %s', role);
 END $$;
 COMMENT ON FUNCTION @extschema@.grant_app(regrole) IS
-    'lets a role use the application API: accounts, activity, registration, restore, lookup, outbox';
+    'lets a role use the application API: accounts, activity, registration, restore, lookup, outbox, money, sales, auctions, offers';
 
 CREATE FUNCTION @extschema@.grant_admin(role regrole) RETURNS void
     LANGUAGE plpgsql
@@ -83,11 +90,15 @@ BEGIN
         @extschema@.release_batch(bigint),
         @extschema@.finish_release_run(bigint),
         @extschema@.check_invariants(),
-        @extschema@.ledger_balance(bigint) TO %s', role);
+        @extschema@.ledger_balance(bigint),
+        @extschema@.start_platform_auction(text, bigint, timestamptz, timestamptz),
+        @extschema@.settle_batch(timestamptz, integer),
+        @extschema@.settle_lock_try(), @extschema@.settle_lock_release() TO %s', role);
     EXECUTE format('GRANT EXECUTE ON PROCEDURE
-        @extschema@.release_dormant(timestamptz, integer, boolean) TO %s', role);
+        @extschema@.release_dormant(timestamptz, integer, boolean),
+        @extschema@.settle_auctions(timestamptz, integer) TO %s', role);
     -- operators and auditors read everything; nobody writes but the API
     EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA @extschema@ TO %s', role);
 END $$;
 COMMENT ON FUNCTION @extschema@.grant_admin(regrole) IS
-    'lets a role do what the application does, plus holds, reservations, policy versions, release runs, and read every table';
+    'lets a role do what the application does, plus holds, reservations, policy and pricing versions, release runs, platform auctions and settlement, and read every table';

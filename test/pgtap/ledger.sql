@@ -76,12 +76,12 @@ SELECT is(balance(2), 9223372036854775000::bigint, 'and changes nothing');
 
 -- the guard: the ledger is written only by its functions, and never rewritten
 SELECT throws_ok($$ INSERT INTO entries (transfer_id, ledger_account_id, amount) VALUES (1, 1, 5) $$,
-                 'HM012', NULL, 'entries cannot be written directly');
+                 'HM015', NULL, 'entries cannot be written directly');
 SELECT throws_ok($$ UPDATE ledger_accounts SET balance = balance + 1 WHERE account_id = 1 $$,
-                 'HM012', NULL, 'balances cannot be written directly');
-SELECT throws_ok($$ DELETE FROM transfers $$, 'HM012', 'handle_market.transfers is append-only',
+                 'HM015', NULL, 'balances cannot be written directly');
+SELECT throws_ok($$ DELETE FROM transfers $$, 'HM015', 'handle_market.transfers is append-only',
                  'transfers are never deleted');
-SELECT throws_ok($$ UPDATE entries SET amount = 1 $$, 'HM012', 'handle_market.entries is append-only',
+SELECT throws_ok($$ UPDATE entries SET amount = 1 $$, 'HM015', 'handle_market.entries is append-only',
                  'entries are never updated');
 
 -- check_invariants finds nothing wrong with books that balance

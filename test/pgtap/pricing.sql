@@ -310,12 +310,12 @@ SELECT throws_ok($$ SELECT add_pricing_version(pg_temp.day(400), '{"premium_star
                  'invalid pricing setting', 'a start that is not a number');
 
 -- the guard
-SELECT throws_ok($$ INSERT INTO price_tiers VALUES (1, 3, 1) $$, 'HM012', 'direct writes to handle_market.price_tiers are not allowed',
-                 'HM012: no direct INSERT of a tier');
-SELECT throws_ok($$ UPDATE pricing SET premium_start_cents = 0 $$, 'HM012', 'handle_market.pricing is append-only',
-                 'HM012: pricing versions are never changed');
-SELECT throws_ok($$ DELETE FROM premium_handles $$, 'HM012', 'direct writes to handle_market.premium_handles are not allowed',
-                 'HM012: the premium list changes only through set_premium and unset_premium');
+SELECT throws_ok($$ INSERT INTO price_tiers VALUES (1, 3, 1) $$, 'HM015', 'direct writes to handle_market.price_tiers are not allowed',
+                 'HM015: no direct INSERT of a tier');
+SELECT throws_ok($$ UPDATE pricing SET premium_start_cents = 0 $$, 'HM015', 'handle_market.pricing is append-only',
+                 'HM015: pricing versions are never changed');
+SELECT throws_ok($$ DELETE FROM premium_handles $$, 'HM015', 'direct writes to handle_market.premium_handles are not allowed',
+                 'HM015: the premium list changes only through set_premium and unset_premium');
 
 -- privileges
 CREATE ROLE hm_price_app;

@@ -164,11 +164,11 @@ SELECT is(pg_temp.touched(5, pg_temp.day(152) + interval '1 hour'), pg_temp.day(
           'once rolled back, touch forgets it');
 
 -- the guard
-SELECT throws_ok($$ UPDATE handles SET owner_id = 3 $$, 'HM012', 'direct writes to handle_market.handles are not allowed', 'HM012: no direct UPDATE of handles');
-SELECT throws_ok($$ INSERT INTO accounts (account_id, last_active_at) VALUES (50, now()) $$, 'HM012', 'direct writes to handle_market.accounts are not allowed', 'HM012: no direct INSERT into accounts');
-SELECT throws_ok($$ DELETE FROM outbox $$, 'HM012', 'handle_market.outbox is append-only', 'HM012: the outbox is append-only');
-SELECT throws_ok($$ TRUNCATE handle_events $$, 'HM012', 'handle_market.handle_events is append-only', 'HM012: history cannot be truncated');
-SELECT throws_ok($$ SELECT _register_handle(3, 'sneaky_one', now()) $$, 'HM012', 'direct writes to handle_market.handles are not allowed',
+SELECT throws_ok($$ UPDATE handles SET owner_id = 3 $$, 'HM015', 'direct writes to handle_market.handles are not allowed', 'HM015: no direct UPDATE of handles');
+SELECT throws_ok($$ INSERT INTO accounts (account_id, last_active_at) VALUES (50, now()) $$, 'HM015', 'direct writes to handle_market.accounts are not allowed', 'HM015: no direct INSERT into accounts');
+SELECT throws_ok($$ DELETE FROM outbox $$, 'HM015', 'handle_market.outbox is append-only', 'HM015: the outbox is append-only');
+SELECT throws_ok($$ TRUNCATE handle_events $$, 'HM015', 'handle_market.handle_events is append-only', 'HM015: history cannot be truncated');
+SELECT throws_ok($$ SELECT _register_handle(3, 'sneaky_one', now()) $$, 'HM015', 'direct writes to handle_market.handles are not allowed',
                  'calling an implementation directly does not open the gate');
 
 -- privileges

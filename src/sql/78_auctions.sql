@@ -1,0 +1,646 @@
+-- src/sql/78_auctions.sql: escrow holds, English auctions and offers.
+--
+-- A bid or an offer sets money aside as a pending hold (src/escrow.c): the
+-- bidder's available balance falls at once; the hold ends posted (the sale,
+-- src/market.c _sell_from_hold) or voided (outbid, cancelled, expired).
+--
+-- Lock order, on top of the market's (accounts, handles, wallets in id
+-- order): an auction's row before anything it touches; a handle's row
+-- before its offers; offers and holds before wallets.  Bids lock both
+-- wallets they touch (the new bidder's, the outbid one's) in id order at
+-- once.
+
+CREATE TABLE @extschema@.holds (
+    hold_id bigint PRIMARY KEY,                 -- the 'hold' transfer
+    account_id bigint NOT NULL,
+    ledger_account_id bigint NOT NULL,          -- the wallet
+    amount bigint NOT NULL CHECK (amount > 0),
+    handle @extschema@.handle NOT NULL,
+    opened_at timestamptz NOT NULL,
+    state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'posted', 'voided')),
+    closed_by bigint,                           -- the 'hold_post' or 'hold_void' transfer
+    closed_at timestamptz,
+    CHECK ((state = 'pending') = (closed_by IS NULL)),
+    CHECK ((state = 'pending') = (closed_at IS NULL))
+);
+CREATE INDEX holds_pending ON @extschema@.holds (ledger_account_id) WHERE state = 'pending';
+COMMENT ON TABLE @extschema@.holds IS
+    'money set aside by bids and offers: pending until posted (a sale) or voided';
+
+CREATE FUNCTION @extschema@._hold_open(p_account_id bigint, p_amount bigint, p_key text,
+                                       p_request text, p_handle text, p_at timestamptz,
+                                       OUT hold_id bigint, OUT created boolean)
+    AS 'MODULE_PATHNAME', 'hm_hold_open' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@._hold_void(p_hold_id bigint, p_at timestamptz) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'hm_hold_void' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@._sell_from_hold(p_handle text, p_hold_id bigint, p_seller_id bigint,
+                                            p_as_of timestamptz, p_how text) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'hm_sell_from_hold' LANGUAGE C VOLATILE;
+
+CREATE TABLE @extschema@.auctions (
+    auction_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    handle @extschema@.handle NOT NULL,
+    seller_id bigint,                           -- NULL: the platform
+    reserve_cents bigint NOT NULL CHECK (reserve_cents > 0),
+    started_at timestamptz NOT NULL,
+    ends_at timestamptz NOT NULL,
+    state text NOT NULL DEFAULT 'open'
+        CHECK (state IN ('open', 'settled', 'ended', 'failed', 'cancelled')),
+    top_bid_id bigint,
+    top_cents bigint,
+    top_bidder_id bigint,
+    bid_count integer NOT NULL DEFAULT 0,
+    sale_transfer_id bigint,
+    closed_at timestamptz,
+    outcome text,
+    CHECK (ends_at > started_at),
+    CHECK ((top_bid_id IS NULL) = (top_cents IS NULL) AND (top_bid_id IS NULL) = (top_bidder_id IS NULL)),
+    CHECK ((state = 'settled') = (sale_transfer_id IS NOT NULL)),
+    CHECK ((state = 'open') = (closed_at IS NULL))
+);
+CREATE UNIQUE INDEX auctions_one_open ON @extschema@.auctions (handle) WHERE state = 'open';
+CREATE INDEX auctions_open_ends ON @extschema@.auctions (ends_at) WHERE state = 'open';
+COMMENT ON TABLE @extschema@.auctions IS 'English auctions, by owners and by the platform';
+
+CREATE TABLE @extschema@.bids (
+    bid_id bigint PRIMARY KEY,                  -- its hold
+    auction_id bigint NOT NULL,
+    bidder_id bigint NOT NULL,
+    amount_cents bigint NOT NULL CHECK (amount_cents > 0),
+    at timestamptz NOT NULL,
+    state text NOT NULL CHECK (state IN ('top', 'outbid', 'won', 'refunded'))
+);
+CREATE INDEX bids_auction ON @extschema@.bids (auction_id);
+CREATE UNIQUE INDEX bids_one_top ON @extschema@.bids (auction_id) WHERE state = 'top';
+COMMENT ON TABLE @extschema@.bids IS 'every bid; the top one holds its money';
+
+CREATE TABLE @extschema@.offers (
+    offer_id bigint PRIMARY KEY,                -- its hold
+    handle @extschema@.handle NOT NULL,
+    buyer_id bigint NOT NULL,
+    amount_cents bigint NOT NULL CHECK (amount_cents > 0),
+    made_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL,
+    state text NOT NULL DEFAULT 'open'
+        CHECK (state IN ('open', 'accepted', 'cancelled', 'voided', 'expired')),
+    sale_transfer_id bigint,
+    closed_at timestamptz,
+    CHECK (expires_at > made_at),
+    CHECK ((state = 'accepted') = (sale_transfer_id IS NOT NULL))
+);
+CREATE INDEX offers_open_handle ON @extschema@.offers (handle) WHERE state = 'open';
+CREATE INDEX offers_open_expiry ON @extschema@.offers (expires_at) WHERE state = 'open';
+COMMENT ON TABLE @extschema@.offers IS 'offers to owners, each holding its money until it ends';
+
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.holds
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard();
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.auctions
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard();
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.bids
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard();
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.offers
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard();
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.holds', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.auctions', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.auctions_auction_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.bids', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.offers', '');
+
+-- A retried call: the transfer its key made, if it is this same request
+-- (HM006 if another); NULL for a new key.  Called once the caller holds the
+-- lock a concurrent first call would hold, so that call is seen committed.
+CREATE FUNCTION @extschema@._replayed(p_key text, p_request text) RETURNS bigint
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    t transfers;
+BEGIN
+    IF p_key IS NULL OR p_key = '' THEN
+        RAISE EXCEPTION 'idempotency key must not be empty' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Send one key per intended payment, and the same key when you retry it.';
+    END IF;
+    SELECT * INTO t FROM transfers WHERE idempotency_key = p_key;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF t.request <> p_request THEN
+        RAISE EXCEPTION 'idempotency key "%" was already used for another request', p_key
+            USING ERRCODE = 'HM006',
+                  DETAIL = format('Transfer %s was made with it by %s; this request is %s.',
+                                  t.transfer_id, t.request, p_request),
+                  HINT = 'Use a new key for a new request.';
+    END IF;
+    RETURN t.transfer_id;
+END $$;
+
+-- The owner's handle, locked, and whether it may be put up for sale now.
+CREATE FUNCTION @extschema@._sellable_by_owner(p_handle @extschema@.handle, p_seller_id bigint,
+                                               p_as_of timestamptz, p_what text)
+    RETURNS @extschema@.handles
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    h handles;
+BEGIN
+    SELECT * INTO h FROM handles WHERE handle = p_handle FOR UPDATE;
+    IF NOT FOUND OR h.owner_id IS DISTINCT FROM p_seller_id THEN
+        RAISE EXCEPTION 'account % does not own handle "%"', p_seller_id, p_handle
+            USING ERRCODE = 'HM008', DETAIL = format('Only the owner of a registered handle may %s it.', p_what);
+    END IF;
+    IF h.hold_reason IS NOT NULL THEN
+        RAISE EXCEPTION 'handle "%" is under hold', p_handle
+            USING ERRCODE = 'HM010', DETAIL = format('hold: %s', h.hold_reason);
+    END IF;
+    IF h.transfer_locked_until > p_as_of THEN
+        RAISE EXCEPTION 'handle "%" is under its transfer lock', p_handle
+            USING ERRCODE = 'HM007',
+                  DETAIL = format('It changed hands recently; the lock ends at %s.', h.transfer_locked_until);
+    END IF;
+    RETURN h;
+END $$;
+
+CREATE FUNCTION @extschema@._no_open_auction(p_handle @extschema@.handle) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    a auctions;
+BEGIN
+    SELECT * INTO a FROM auctions WHERE handle = p_handle AND state = 'open';
+    IF FOUND THEN
+        RAISE EXCEPTION 'handle "%" is being auctioned', p_handle
+            USING ERRCODE = 'HM008', DETAIL = format('Auction %s is open until %s.', a.auction_id, a.ends_at);
+    END IF;
+END $$;
+
+CREATE FUNCTION @extschema@._new_auction(p_handle @extschema@.handle, p_seller_id bigint,
+                                         p_reserve bigint, p_ends_at timestamptz,
+                                         p_as_of timestamptz)
+    RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    IF p_reserve IS NULL OR p_reserve <= 0 THEN
+        RAISE EXCEPTION 'reserve_cents must be positive'
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('It was %s cents.', p_reserve);
+    END IF;
+    IF p_ends_at IS NULL OR p_ends_at <= p_as_of THEN
+        RAISE EXCEPTION 'an auction must end after it starts'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('It would start at %s and end at %s.', p_as_of, p_ends_at);
+    END IF;
+    PERFORM _no_open_auction(p_handle);
+    INSERT INTO auctions (handle, seller_id, reserve_cents, started_at, ends_at)
+    VALUES (p_handle, p_seller_id, p_reserve, p_as_of, p_ends_at)
+    RETURNING auction_id INTO v_id;
+    RETURN v_id;
+END $$;
+
+CREATE FUNCTION @extschema@._start_auction(p_candidate text, p_seller_id bigint, p_reserve bigint,
+                                           p_ends_at timestamptz, p_as_of timestamptz)
+    RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v_handle handle := _canonical(p_candidate);
+    h handles;
+BEGIN
+    PERFORM _require_account(p_seller_id);
+    h := _sellable_by_owner(v_handle, p_seller_id, p_as_of, 'auction');
+    IF h.list_price_cents IS NOT NULL THEN
+        RAISE EXCEPTION 'handle "%" is listed at a fixed price', v_handle
+            USING ERRCODE = 'HM008', DETAIL = format('It is listed at %s.', dollars(h.list_price_cents)),
+                  HINT = 'Unlist it first with handle_market.unlist_handle().';
+    END IF;
+    RETURN _new_auction(v_handle, p_seller_id, p_reserve, p_ends_at, p_as_of);
+END $$;
+
+CREATE FUNCTION @extschema@.start_auction(candidate text, seller_id bigint, reserve_cents bigint,
+                                          ends_at timestamptz, as_of timestamptz DEFAULT now())
+    RETURNS bigint AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.start_auction(text, bigint, bigint, timestamptz, timestamptz) IS
+    'the owner auctions a handle it may sell; returns the auction id';
+
+-- The platform auctions what it would sell: a handle on the premium list or
+-- a released handle in its premium or available phase.
+CREATE FUNCTION @extschema@._start_platform_auction(p_candidate text, p_reserve bigint,
+                                                    p_ends_at timestamptz, p_as_of timestamptz)
+    RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v_handle handle := _canonical(p_candidate);
+    h handles;
+BEGIN
+    SELECT * INTO h FROM handles WHERE handle = v_handle FOR UPDATE;
+    IF FOUND AND h.owner_id IS NOT NULL THEN
+        RAISE EXCEPTION 'handle "%" is not the platform''s to auction', v_handle
+            USING ERRCODE = 'HM008', DETAIL = format('Account %s owns it.', h.owner_id);
+    END IF;
+    IF FOUND AND h.hold_reason IS NOT NULL THEN
+        RAISE EXCEPTION 'handle "%" is under hold', v_handle
+            USING ERRCODE = 'HM010', DETAIL = format('hold: %s', h.hold_reason);
+    END IF;
+    IF price(v_handle::text, p_as_of) IS NULL THEN
+        RAISE EXCEPTION 'handle "%" is not for sale by the platform', v_handle
+            USING ERRCODE = 'HM008', DETAIL = (SELECT reason FROM lookup(v_handle::text, p_as_of));
+    END IF;
+    RETURN _new_auction(v_handle, NULL, p_reserve, p_ends_at, p_as_of);
+END $$;
+
+CREATE FUNCTION @extschema@.start_platform_auction(candidate text, reserve_cents bigint,
+                                                   ends_at timestamptz, as_of timestamptz DEFAULT now())
+    RETURNS bigint AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.start_platform_auction(text, bigint, timestamptz, timestamptz) IS
+    'the platform auctions a premium-list or released handle; returns the auction id';
+
+-- The least the next bid may be: the reserve, then the top bid plus the
+-- larger of $1 and 5% (rounded up to the cent).  numeric: no overflow.
+CREATE FUNCTION @extschema@.minimum_bid(top_cents bigint, reserve_cents bigint) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN top_cents IS NULL THEN reserve_cents
+                ELSE greatest(top_cents::numeric + 100, ceil(top_cents::numeric * 105 / 100))::bigint END;
+
+CREATE FUNCTION @extschema@._bid(p_candidate text, p_bidder_id bigint, p_amount bigint,
+                                 p_key text, p_as_of timestamptz)
+    RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v_handle handle := _canonical(p_candidate);
+    v_request text := format('bid(candidate => %L, bidder_id => %s, amount_cents => %s)',
+                             p_candidate, p_bidder_id, p_amount);
+    a auctions;
+    v_min bigint;
+    v_hold bigint;
+    v_created boolean;
+    v_ends timestamptz;
+BEGIN
+    PERFORM _require_account(p_bidder_id);
+    SELECT * INTO a FROM auctions WHERE handle = v_handle AND state = 'open' FOR UPDATE;
+    v_hold := _replayed(p_key, v_request);
+    IF v_hold IS NOT NULL THEN
+        RETURN v_hold;
+    END IF;
+    IF a.auction_id IS NULL THEN
+        RAISE EXCEPTION 'handle "%" is not being auctioned', v_handle USING ERRCODE = 'HM008';
+    END IF;
+    IF p_as_of >= a.ends_at THEN
+        RAISE EXCEPTION 'the auction of handle "%" has ended', v_handle
+            USING ERRCODE = 'HM008', DETAIL = format('It ended at %s.', a.ends_at);
+    END IF;
+    IF a.seller_id = p_bidder_id THEN
+        RAISE EXCEPTION 'account % cannot bid on its own handle "%"', p_bidder_id, v_handle
+            USING ERRCODE = 'HM008';
+    END IF;
+    v_min := minimum_bid(a.top_cents, a.reserve_cents);
+    IF p_amount IS NULL OR p_amount < v_min THEN
+        RAISE EXCEPTION 'bid too low for handle "%"', v_handle
+            USING ERRCODE = 'HM012',
+                  DETAIL = format('The minimum bid is %s (%s); the bid was %s.', dollars(v_min),
+                                  CASE WHEN a.top_cents IS NULL THEN 'the reserve'
+                                       ELSE format('the top bid %s plus the larger of $1.00 and 5%%',
+                                                   dollars(a.top_cents)) END,
+                                  dollars(p_amount));
+    END IF;
+    -- both wallets this bid writes, in id order, before either is written
+    PERFORM 1 FROM ledger_accounts
+     WHERE account_id IN (p_bidder_id, a.top_bidder_id)
+     ORDER BY ledger_account_id FOR NO KEY UPDATE;
+    SELECT o.hold_id, o.created INTO v_hold, v_created
+      FROM _hold_open(p_bidder_id, p_amount, p_key, v_request, v_handle::text, p_as_of) o;
+    IF a.top_bid_id IS NOT NULL THEN
+        PERFORM _hold_void(a.top_bid_id, p_as_of);
+        UPDATE bids SET state = 'outbid' WHERE bid_id = a.top_bid_id;
+        INSERT INTO outbox (kind, account_id, handle, at, detail)
+        VALUES ('outbid', a.top_bidder_id, v_handle, p_as_of,
+                format('You were outbid on @%s at %s; your %s is available again.',
+                       v_handle, dollars(p_amount), dollars(a.top_cents)));
+    END IF;
+    INSERT INTO bids (bid_id, auction_id, bidder_id, amount_cents, at, state)
+    VALUES (v_hold, a.auction_id, p_bidder_id, p_amount, p_as_of, 'top');
+    -- a bid in the last hour keeps the auction open an hour after it
+    v_ends := greatest(a.ends_at, p_as_of + interval '1 hour');
+    UPDATE auctions SET top_bid_id = v_hold, top_cents = p_amount, top_bidder_id = p_bidder_id,
+                        bid_count = bid_count + 1, ends_at = v_ends
+     WHERE auction_id = a.auction_id;
+    RETURN v_hold;
+END $$;
+
+CREATE FUNCTION @extschema@.bid(candidate text, bidder_id bigint, amount_cents bigint,
+                                idempotency_key text, as_of timestamptz DEFAULT now())
+    RETURNS bigint AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.bid(text, bigint, bigint, text, timestamptz) IS
+    'bids in the open auction of a handle, holding the money; returns the bid id (its hold); idempotent';
+
+CREATE FUNCTION @extschema@._cancel_auction(p_candidate text, p_seller_id bigint,
+                                            p_as_of timestamptz)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v_handle handle := _canonical(p_candidate);
+    a auctions;
+BEGIN
+    SELECT * INTO a FROM auctions WHERE handle = v_handle AND state = 'open' FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'handle "%" is not being auctioned', v_handle USING ERRCODE = 'HM008';
+    END IF;
+    IF a.seller_id IS DISTINCT FROM p_seller_id THEN
+        RAISE EXCEPTION 'account % did not start the auction of handle "%"', p_seller_id, v_handle
+            USING ERRCODE = 'HM008';
+    END IF;
+    IF a.bid_count > 0 THEN
+        RAISE EXCEPTION 'the auction of handle "%" has bids', v_handle
+            USING ERRCODE = 'HM008', DETAIL = format('The top bid is %s.', dollars(a.top_cents)),
+                  HINT = 'An auction can be cancelled only before its first bid.';
+    END IF;
+    UPDATE auctions SET state = 'cancelled', closed_at = p_as_of, outcome = 'cancelled by the seller'
+     WHERE auction_id = a.auction_id;
+END $$;
+
+CREATE FUNCTION @extschema@.cancel_auction(candidate text, seller_id bigint,
+                                           as_of timestamptz DEFAULT now())
+    RETURNS void AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
+
+-- One ended auction: the winner's hold pays (the sale, as buy() makes it);
+-- without bids it just ends; a sale that cannot happen any more (the handle
+-- was put under hold, taken, or the seller lost it) gives the winner's money
+-- back.  NULL when the auction is not open or has not ended at as_of.
+CREATE FUNCTION @extschema@._settle_auction(p_auction_id bigint, p_as_of timestamptz)
+    RETURNS text
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    a auctions;
+    v_transfer bigint;
+BEGIN
+    SELECT * INTO a FROM auctions WHERE auction_id = p_auction_id FOR UPDATE;
+    IF a.state <> 'open' OR a.ends_at > p_as_of THEN
+        RETURN NULL;
+    END IF;
+    IF a.top_bid_id IS NULL THEN
+        UPDATE auctions SET state = 'ended', closed_at = p_as_of, outcome = 'no bids'
+         WHERE auction_id = a.auction_id;
+        RETURN 'ended';
+    END IF;
+    BEGIN
+        v_transfer := _sell_from_hold(a.handle::text, a.top_bid_id, a.seller_id, a.ends_at,
+                                      format('won auction %s', a.auction_id));
+    EXCEPTION WHEN SQLSTATE 'HM007' OR SQLSTATE 'HM008' OR SQLSTATE 'HM010' THEN
+        PERFORM _hold_void(a.top_bid_id, p_as_of);
+        UPDATE bids SET state = 'refunded' WHERE bid_id = a.top_bid_id;
+        UPDATE auctions SET state = 'failed', closed_at = p_as_of, outcome = SQLERRM
+         WHERE auction_id = a.auction_id;
+        INSERT INTO outbox (kind, account_id, handle, at, detail)
+        VALUES ('auction_ended', a.top_bidder_id, a.handle, p_as_of,
+                format('The auction of @%s could not be settled (%s); your %s is available again.',
+                       a.handle, SQLERRM, dollars(a.top_cents)));
+        RETURN 'failed';
+    END;
+    UPDATE bids SET state = 'won' WHERE bid_id = a.top_bid_id;
+    UPDATE auctions SET state = 'settled', closed_at = p_as_of, sale_transfer_id = v_transfer,
+                        outcome = format('sold to account %s for %s', a.top_bidder_id, dollars(a.top_cents))
+     WHERE auction_id = a.auction_id;
+    RETURN 'settled';
+END $$;
+
+CREATE FUNCTION @extschema@._void_offer(p_offer_id bigint, p_state text, p_at timestamptz,
+                                        p_why text)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    o offers;
+BEGIN
+    SELECT * INTO o FROM offers WHERE offer_id = p_offer_id FOR UPDATE;
+    IF o.state <> 'open' THEN
+        RETURN;
+    END IF;
+    PERFORM _hold_void(o.offer_id, p_at);
+    UPDATE offers SET state = p_state, closed_at = p_at WHERE offer_id = o.offer_id;
+    INSERT INTO outbox (kind, account_id, handle, at, detail)
+    VALUES ('offer_ended', o.buyer_id, o.handle, p_at,
+            format('Your offer of %s for @%s ended: %s; the money is available again.',
+                   dollars(o.amount_cents), o.handle, p_why));
+END $$;
+
+-- Called by every change of owner (src/market.c): the offers were made to
+-- the previous owner.  The caller has locked the offerers' wallets.
+CREATE FUNCTION @extschema@._void_offers(p_handle @extschema@.handle, p_at timestamptz, p_why text)
+    RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v_id bigint;
+    n integer := 0;
+BEGIN
+    FOR v_id IN SELECT offer_id FROM offers WHERE handle = p_handle AND state = 'open'
+                 ORDER BY offer_id
+    LOOP
+        PERFORM _void_offer(v_id, 'voided', p_at, p_why);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END $$;
+
+-- One batch of settlement: up to p_limit ended auctions, then up to p_limit
+-- expired offers.  The number of each done.
+CREATE FUNCTION @extschema@._settle_batch(p_as_of timestamptz, p_limit integer,
+                                          OUT auctions_done integer, OUT offers_expired integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v_id bigint;
+    v_handle handle;
+BEGIN
+    auctions_done := 0;
+    offers_expired := 0;
+    FOR v_id IN SELECT auction_id FROM auctions WHERE state = 'open' AND ends_at <= p_as_of
+                 ORDER BY ends_at, auction_id LIMIT p_limit
+    LOOP
+        IF _settle_auction(v_id, p_as_of) IS NOT NULL THEN
+            auctions_done := auctions_done + 1;
+        END IF;
+    END LOOP;
+    FOR v_id, v_handle IN SELECT offer_id, handle FROM offers
+                           WHERE state = 'open' AND expires_at <= p_as_of
+                           ORDER BY expires_at, offer_id LIMIT p_limit
+    LOOP
+        -- the handle before its offers, as accept_offer and buy lock them
+        PERFORM 1 FROM handles WHERE handle = v_handle FOR SHARE;
+        PERFORM _void_offer(v_id, 'expired', p_as_of, 'it expired');
+        offers_expired := offers_expired + 1;
+    END LOOP;
+END $$;
+
+CREATE FUNCTION @extschema@.settle_batch(as_of timestamptz, batch_size integer,
+                                         OUT auctions_done integer, OUT offers_expired integer)
+    AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.settle_lock_try() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'hm_settle_lock_try' LANGUAGE C VOLATILE STRICT;
+CREATE FUNCTION @extschema@.settle_lock_release() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'hm_settle_lock_release' LANGUAGE C VOLATILE STRICT;
+
+-- Settles every auction that has ended and voids every expired offer, in
+-- batches of its own transaction.  One run at a time; a rerun after a crash
+-- finds only what is left (settled auctions are no longer open).
+CREATE PROCEDURE @extschema@.settle_auctions(as_of timestamptz DEFAULT now(),
+                                             batch_size integer DEFAULT 100)
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    v record;
+    v_auctions bigint := 0;
+    v_offers bigint := 0;
+BEGIN
+    IF pg_catalog.pg_is_in_recovery() THEN
+        RAISE NOTICE 'settle_auctions: this server is a replica; nothing to do';
+        RETURN;
+    END IF;
+    IF NOT @extschema@.settle_lock_try() THEN
+        RAISE NOTICE 'settle_auctions: another run is in progress; this one does nothing';
+        RETURN;
+    END IF;
+    LOOP
+        SELECT * INTO v FROM @extschema@.settle_batch(as_of, batch_size);
+        COMMIT;
+        v_auctions := v_auctions + v.auctions_done;
+        v_offers := v_offers + v.offers_expired;
+        EXIT WHEN v.auctions_done < batch_size AND v.offers_expired < batch_size;
+    END LOOP;
+    PERFORM @extschema@.settle_lock_release();
+    RAISE NOTICE 'settle_auctions: % auctions closed, % offers expired', v_auctions, v_offers;
+END $$;
+
+CREATE FUNCTION @extschema@._make_offer(p_candidate text, p_buyer_id bigint, p_amount bigint,
+                                        p_expires_at timestamptz, p_key text, p_as_of timestamptz)
+    RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v_handle handle := _canonical(p_candidate);
+    v_request text := format('make_offer(candidate => %L, buyer_id => %s, amount_cents => %s, expires_at => %s)',
+                             p_candidate, p_buyer_id, p_amount, p_expires_at);
+    h handles;
+    v_hold bigint;
+    v_created boolean;
+BEGIN
+    PERFORM _require_account(p_buyer_id);
+    -- shared: offers may be made side by side, but not while the handle moves
+    SELECT * INTO h FROM handles WHERE handle = v_handle FOR SHARE;
+    v_hold := _replayed(p_key, v_request);
+    IF v_hold IS NOT NULL THEN
+        RETURN v_hold;
+    END IF;
+    IF h.owner_id IS NULL THEN
+        RAISE EXCEPTION 'handle "%" has no owner to make an offer to', v_handle
+            USING ERRCODE = 'HM008', HINT = 'lookup() says how it may be had.';
+    END IF;
+    IF h.owner_id = p_buyer_id THEN
+        RAISE EXCEPTION 'account % already owns handle "%"', p_buyer_id, v_handle USING ERRCODE = 'HM008';
+    END IF;
+    IF h.hold_reason IS NOT NULL THEN
+        RAISE EXCEPTION 'handle "%" is under hold', v_handle
+            USING ERRCODE = 'HM010', DETAIL = format('hold: %s', h.hold_reason);
+    END IF;
+    IF p_expires_at IS NULL OR p_expires_at <= p_as_of THEN
+        RAISE EXCEPTION 'an offer must expire after it is made'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('It would be made at %s and expire at %s.', p_as_of, p_expires_at);
+    END IF;
+    SELECT o.hold_id, o.created INTO v_hold, v_created
+      FROM _hold_open(p_buyer_id, p_amount, p_key, v_request, v_handle::text, p_as_of) o;
+    INSERT INTO offers (offer_id, handle, buyer_id, amount_cents, made_at, expires_at)
+    VALUES (v_hold, v_handle, p_buyer_id, p_amount, p_as_of, p_expires_at);
+    INSERT INTO outbox (kind, account_id, handle, at, detail)
+    VALUES ('offer_received', h.owner_id, v_handle, p_as_of,
+            format('Account %s offers %s for @%s until %s (offer %s).',
+                   p_buyer_id, dollars(p_amount), v_handle, p_expires_at, v_hold));
+    RETURN v_hold;
+END $$;
+
+CREATE FUNCTION @extschema@.make_offer(candidate text, buyer_id bigint, amount_cents bigint,
+                                       expires_at timestamptz, idempotency_key text,
+                                       as_of timestamptz DEFAULT now())
+    RETURNS bigint AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.make_offer(text, bigint, bigint, timestamptz, text, timestamptz) IS
+    'an offer to the owner of a handle, its money held until it ends; returns the offer id; idempotent';
+
+CREATE FUNCTION @extschema@._accept_offer(p_offer_id bigint, p_seller_id bigint, p_as_of timestamptz)
+    RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    o offers;
+    v_transfer bigint;
+BEGIN
+    PERFORM _require_account(p_seller_id);
+    SELECT * INTO o FROM offers WHERE offer_id = p_offer_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'offer % does not exist', p_offer_id USING ERRCODE = 'HM008';
+    END IF;
+    PERFORM _sellable_by_owner(o.handle, p_seller_id, p_as_of, 'sell');
+    SELECT * INTO o FROM offers WHERE offer_id = p_offer_id FOR UPDATE;
+    IF o.state <> 'open' THEN
+        RAISE EXCEPTION 'offer % is %', p_offer_id, o.state USING ERRCODE = 'HM008';
+    END IF;
+    IF o.expires_at <= p_as_of THEN
+        RAISE EXCEPTION 'offer % has expired', p_offer_id
+            USING ERRCODE = 'HM008', DETAIL = format('It expired at %s.', o.expires_at);
+    END IF;
+    PERFORM _no_open_auction(o.handle);
+    -- accepted first, so that the change of owner voids only the others
+    UPDATE offers SET state = 'accepted', closed_at = p_as_of, sale_transfer_id = 0
+     WHERE offer_id = o.offer_id;
+    v_transfer := _sell_from_hold(o.handle::text, o.offer_id, p_seller_id, p_as_of,
+                                  format('offer %s accepted', o.offer_id));
+    UPDATE offers SET sale_transfer_id = v_transfer WHERE offer_id = o.offer_id;
+    RETURN v_transfer;
+END $$;
+
+CREATE FUNCTION @extschema@.accept_offer(offer_id bigint, seller_id bigint,
+                                         as_of timestamptz DEFAULT now())
+    RETURNS bigint AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.accept_offer(bigint, bigint, timestamptz) IS
+    'the owner accepts an offer: the sale, with commission; the other open offers are voided; returns the transfer id';
+
+CREATE FUNCTION @extschema@._cancel_offer(p_offer_id bigint, p_buyer_id bigint, p_as_of timestamptz)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    o offers;
+BEGIN
+    SELECT * INTO o FROM offers WHERE offer_id = p_offer_id;
+    IF NOT FOUND OR o.buyer_id IS DISTINCT FROM p_buyer_id THEN
+        RAISE EXCEPTION 'account % made no offer %', p_buyer_id, p_offer_id USING ERRCODE = 'HM008';
+    END IF;
+    PERFORM 1 FROM handles WHERE handle = o.handle FOR SHARE;
+    SELECT * INTO o FROM offers WHERE offer_id = p_offer_id FOR UPDATE;
+    IF o.state <> 'open' THEN
+        RAISE EXCEPTION 'offer % is %', p_offer_id, o.state USING ERRCODE = 'HM008';
+    END IF;
+    PERFORM _void_offer(o.offer_id, 'cancelled', p_as_of, 'you cancelled it');
+END $$;
+
+CREATE FUNCTION @extschema@.cancel_offer(offer_id bigint, buyer_id bigint,
+                                         as_of timestamptz DEFAULT now())
+    RETURNS void AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;

@@ -1,0 +1,90 @@
+-- src/sql/79_invariants.sql: what an auditor checks: the books, the escrow,
+-- the auctions and the registry agree.
+
+-- One line per violation; no rows when the books and the registry agree.
+CREATE FUNCTION @extschema@.check_invariants() RETURNS SETOF text
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+BEGIN ATOMIC
+    SELECT format('transfer %s: its entries sum to %s cents, not 0', e.transfer_id, sum(e.amount))
+      FROM @extschema@.entries e GROUP BY e.transfer_id HAVING sum(e.amount) <> 0
+    UNION ALL
+    SELECT format('transfer %s (%s) moves money but has %s entries', t.transfer_id, t.kind,
+                  (SELECT count(*) FROM @extschema@.entries e WHERE e.transfer_id = t.transfer_id))
+      FROM @extschema@.transfers t
+     WHERE t.kind NOT IN ('handle_transfer', 'hold', 'hold_void')
+       AND (SELECT count(*) FROM @extschema@.entries e WHERE e.transfer_id = t.transfer_id) < 2
+    UNION ALL
+    SELECT format('transfer %s (%s) only moves held money but has entries', t.transfer_id, t.kind)
+      FROM @extschema@.transfers t
+     WHERE t.kind IN ('handle_transfer', 'hold', 'hold_void')
+       AND EXISTS (SELECT FROM @extschema@.entries e WHERE e.transfer_id = t.transfer_id)
+    UNION ALL
+    SELECT format('entry %s belongs to no transfer', e.entry_id)
+      FROM @extschema@.entries e
+     WHERE NOT EXISTS (SELECT FROM @extschema@.transfers t WHERE t.transfer_id = e.transfer_id)
+    UNION ALL
+    SELECT format('entry %s is on ledger account %s, which does not exist', e.entry_id, e.ledger_account_id)
+      FROM @extschema@.entries e
+     WHERE NOT EXISTS (SELECT FROM @extschema@.ledger_accounts l
+                        WHERE l.ledger_account_id = e.ledger_account_id)
+    UNION ALL
+    SELECT format('wallet %s of account %s: balance %s cents, but its entries sum to %s',
+                  l.ledger_account_id, l.account_id, l.balance, coalesce(s.total, 0))
+      FROM @extschema@.ledger_accounts l
+      LEFT JOIN (SELECT e.ledger_account_id, sum(e.amount) AS total
+                   FROM @extschema@.entries e GROUP BY e.ledger_account_id) s
+             ON s.ledger_account_id = l.ledger_account_id
+     WHERE l.kind = 'wallet' AND l.balance IS DISTINCT FROM coalesce(s.total, 0)
+    UNION ALL
+    SELECT format('wallet %s of account %s: balance %s cents, held %s: negative or overdrawn',
+                  l.ledger_account_id, l.account_id, l.balance, l.held)
+      FROM @extschema@.ledger_accounts l
+     WHERE l.kind = 'wallet' AND (l.held < 0 OR l.balance < l.held)
+    UNION ALL
+    SELECT format('handle %s is %s but has no owner', h.handle, h.state)
+      FROM @extschema@.handles h
+     WHERE h.state <> 'released'
+       AND NOT EXISTS (SELECT FROM @extschema@.accounts a WHERE a.account_id = h.owner_id)
+    UNION ALL
+    SELECT format('handle %s is %s, but its history ends in %s', h.handle,
+                  CASE WHEN h.hold_reason IS NOT NULL THEN 'held' ELSE h.state END,
+                  coalesce(last.to_state, 'nothing'))
+      FROM @extschema@.handles h
+      LEFT JOIN LATERAL (SELECT ev.to_state FROM @extschema@.handle_events ev
+                          WHERE ev.handle = h.handle ORDER BY ev.event_id DESC LIMIT 1) last ON true
+     WHERE last.to_state IS DISTINCT FROM
+           CASE WHEN h.hold_reason IS NOT NULL THEN 'held' ELSE h.state END
+    UNION ALL
+    SELECT format('wallet %s of account %s holds %s cents, but its pending holds sum to %s',
+                  l.ledger_account_id, l.account_id, l.held, coalesce(s.total, 0))
+      FROM @extschema@.ledger_accounts l
+      LEFT JOIN (SELECT ho.ledger_account_id, sum(ho.amount) AS total FROM @extschema@.holds ho
+                  WHERE ho.state = 'pending' GROUP BY ho.ledger_account_id) s
+             ON s.ledger_account_id = l.ledger_account_id
+     WHERE l.kind = 'wallet' AND l.held IS DISTINCT FROM coalesce(s.total, 0)
+    UNION ALL
+    SELECT format('hold %s is %s, but its %s', ho.hold_id, ho.state,
+                  coalesce('bid is ' || b.state, 'offer is ' || o.state, 'bid or offer is missing'))
+      FROM @extschema@.holds ho
+      LEFT JOIN @extschema@.bids b ON b.bid_id = ho.hold_id
+      LEFT JOIN @extschema@.offers o ON o.offer_id = ho.hold_id
+     WHERE (ho.state = 'pending') <> (coalesce(b.state = 'top', false) OR coalesce(o.state = 'open', false))
+        OR (ho.state = 'posted') <> (coalesce(b.state = 'won', false) OR coalesce(o.state = 'accepted', false))
+        OR (b.bid_id IS NULL AND o.offer_id IS NULL)
+    UNION ALL
+    SELECT format('auction %s has %s live top bids', a.auction_id,
+                  (SELECT count(*) FROM @extschema@.bids b WHERE b.auction_id = a.auction_id AND b.state = 'top'))
+      FROM @extschema@.auctions a
+     WHERE (SELECT count(*) FROM @extschema@.bids b WHERE b.auction_id = a.auction_id AND b.state = 'top')
+           <> CASE WHEN a.state = 'open' AND a.top_bid_id IS NOT NULL THEN 1 ELSE 0 END
+        OR (a.state = 'open' AND a.top_bid_id IS NOT NULL AND NOT EXISTS (
+               SELECT FROM @extschema@.bids b WHERE b.bid_id = a.top_bid_id AND b.state = 'top'))
+    UNION ALL
+    SELECT format('handle %s is in open auction %s and listed at %s cents', h.handle, a.auction_id,
+                  h.list_price_cents)
+      FROM @extschema@.auctions a JOIN @extschema@.handles h ON h.handle = a.handle
+     WHERE a.state = 'open' AND h.list_price_cents IS NOT NULL;
+END;
+COMMENT ON FUNCTION @extschema@.check_invariants() IS
+    'one line per violation of the ledger''s and the registry''s invariants; no rows when all hold';
