@@ -26,7 +26,10 @@ DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 REGRESS = handle_type handle_errors handle_index confusable_key \
 	check_handle unicode_versions encodings lifecycle
 REGRESS_OPTS = --load-extension=$(EXTENSION)
-ISOLATION = confusable_unique touch_vs_release restore_twice release_runs_concurrent
+ISOLATION = confusable_unique touch_vs_release restore_twice release_runs_concurrent \
+	$(AUCTION_SPECS)
+# auctions, offers and escrow (test/specs/auction_*.spec, offer_*.spec)
+AUCTION_SPECS =
 ISOLATION_OPTS = --inputdir=test --load-extension=$(EXTENSION)
 
 PG_CONFIG ?= pg_config
