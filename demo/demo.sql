@@ -174,3 +174,47 @@ SELECT kind, account_id, handle, detail FROM outbox
  WHERE kind IN ('bought', 'sold') ORDER BY message_id;
 -- No rows: every invariant holds.
 SELECT * FROM check_invariants();
+
+-- ------------------------------------------------------------------------
+-- Auctions and offers.  A bid or an offer holds its money in escrow (a
+-- pending hold: the available balance falls at once) until it is posted
+-- (the sale) or voided (outbid, cancelled, expired).
+-- ------------------------------------------------------------------------
+
+-- cat_lady auctions her handle: reserve $100, until April 20th noon.
+SELECT start_auction('cat_lady', 3, 10000, pg_temp.day(109) + interval '12 hours', pg_temp.day(102)) AS auction;
+SELECT bid('cat_lady', 5, 10000, 'bid-5-a', pg_temp.day(103)) AS bid;
+SELECT balance(5) AS available_5, (SELECT held FROM ledger_accounts WHERE account_id = 5) AS held_5;
+-- The next bid must be at least the top plus the larger of $1 and 5%.
+\set VERBOSITY verbose
+SELECT bid('cat_lady', 6, 10400, 'bid-6-a', pg_temp.day(104));
+\set VERBOSITY default
+SELECT bid('cat_lady', 6, 15000, 'bid-6-b', pg_temp.day(104)) AS bid;
+-- Account 5 was outbid: its $100 is available again at once.
+SELECT balance(5) AS available_5, (SELECT held FROM ledger_accounts WHERE account_id = 5) AS held_5;
+SELECT kind, account_id, detail FROM outbox WHERE kind = 'outbid';
+-- A bid in the last hour keeps the auction open an hour after it.
+SELECT bid('cat_lady', 5, 20000, 'bid-5-b', pg_temp.day(109) + interval '11 hours 30 minutes') AS bid;
+SELECT auction_id, handle, ends_at, top_cents, top_bidder_id, bid_count FROM auctions;
+-- The DBA's settlement run: at noon the auction has not ended; at 13:00 it has.
+CALL settle_auctions(pg_temp.day(109) + interval '12 hours');
+CALL settle_auctions(pg_temp.day(109) + interval '13 hours');
+SELECT auction_id, state, outcome, sale_transfer_id FROM auctions;
+SELECT bid_id, bidder_id, amount_cents, state FROM bids ORDER BY bid_id;
+SELECT account_id, balance(account_id) FROM accounts WHERE account_id IN (3, 5, 6) ORDER BY account_id;
+
+-- Offers to an owner.  Two buyers offer for StartupCEO's new handle; the
+-- owner (Premium: 5% commission) accepts the better one; the other
+-- offer's money comes back.
+SELECT register_handle(4, 'sunrise', pg_temp.day(110));
+SELECT make_offer('sunrise', 6, 30000, pg_temp.day(120), 'offer-6-sunrise', pg_temp.day(111)) AS offer_6,
+       make_offer('sunrise', 5, 25000, pg_temp.day(120), 'offer-5-sunrise', pg_temp.day(111)) AS offer_5;
+SELECT account_id, balance(account_id) FROM accounts WHERE account_id IN (4, 5, 6) ORDER BY account_id;
+SELECT accept_offer((SELECT offer_id FROM offers WHERE buyer_id = 6), 4, pg_temp.day(112)) AS transfer;
+SELECT offer_id, buyer_id, amount_cents, state, sale_transfer_id FROM offers ORDER BY offer_id;
+SELECT account_id, balance(account_id) FROM accounts WHERE account_id IN (4, 5, 6) ORDER BY account_id;
+
+-- Every hold, and how it ended.
+SELECT hold_id, account_id, amount, handle, state, closed_by FROM holds ORDER BY hold_id;
+-- No rows: the books, the escrow and the registry agree.
+SELECT * FROM check_invariants();
