@@ -27,7 +27,8 @@ REGRESS = handle_type handle_errors handle_index confusable_key \
 	check_handle unicode_versions encodings lifecycle
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 ISOLATION = confusable_unique touch_vs_release restore_twice release_runs_concurrent \
-	$(AUCTION_SPECS)
+	market_two_buyers market_same_key market_cross_buy market_one_wallet \
+	market_buy_vs_lifecycle $(AUCTION_SPECS)
 # auctions, offers and escrow (test/specs/auction_*.spec, offer_*.spec)
 AUCTION_SPECS =
 ISOLATION_OPTS = --inputdir=test --load-extension=$(EXTENSION)
