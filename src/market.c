@@ -283,6 +283,18 @@ refuse_auctioned(const char *handle)
 	}
 }
 
+static HmPlan activity = HM_PLAN(
+	"SELECT _mark_active($1, $2)",
+	2, INT8OID, TIMESTAMPTZOID);
+
+static void
+mark_active(int64 account_id, TimestampTz at)
+{
+	Datum		v[2] = {Int64GetDatum(account_id), TimestampTzGetDatum(at)};
+
+	hm_plan_run(&activity, v, NULL);
+}
+
 static HmPlan quote_plan = HM_PLAN(
 	"SELECT q.price_cents, q.fee_cents, q.seller_id, q.reason "
 	"  FROM quote($1, $2, $3) q",
@@ -336,6 +348,11 @@ hm_buy(PG_FUNCTION_ARGS)
 		PG_RETURN_INT64(transfer_id);
 	}
 
+	/*
+	 * Buying is activity (a dormant buyer's new handle must not be noticed
+	 * the same day), and the activity lock comes before any row.
+	 */
+	mark_active(buyer_id, as_of);
 	h = lock_handle(candidate, handle, as_of);
 	if (h.exists)
 	{

@@ -24,10 +24,10 @@
 #   (c) no handle has two at_risk events (or two notices).
 # Prints "crash_resume: N passed, M failed" and exits non-zero on failure.
 #
-# A third session holds the account row of an owner about 80% of the way
-# through the key order (FOR NO KEY UPDATE, as a concurrent touch() would),
-# so however fast the machine the run cannot finish before the crash; the
-# crash normally comes long before the run gets there.
+# A third session holds the row of a dormant owner's handle about 80% of the
+# way through the key order (FOR UPDATE, as a concurrent buy() would), so
+# the batch that notices it waits, and however fast the machine the run
+# cannot finish before the crash.
 set -uo pipefail
 
 ver=${PGVERSION:-15}
@@ -101,10 +101,12 @@ check "dry run: examined, noticed, released" "$handles $((handles * 2 / 5)) 0" "
 read -r dry_examined dry_noticed dry_released <<<"$dry"
 
 # --- run, and crash it --------------------------------------------------------
-blocked_owner=$(value "SELECT owner_id FROM handle_market.handles ORDER BY handle
-                        OFFSET $((handles * 4 / 5)) LIMIT 1")
+blocked_handle=$(value "SELECT handle FROM handle_market.handles h
+                          JOIN handle_market.accounts a ON a.account_id = h.owner_id
+                         WHERE a.last_active_at < '2026-01-02' AND NOT a.verified
+                         ORDER BY h.handle OFFSET $((handles * 2 / 5 * 4 / 5)) LIMIT 1")
 psql_db -c "BEGIN" \
-    -c "SELECT 1 FROM handle_market.accounts WHERE account_id = $blocked_owner FOR NO KEY UPDATE" \
+    -c "SELECT 1 FROM handle_market.handles WHERE handle = '$blocked_handle' FOR UPDATE" \
     -c "SELECT pg_sleep(600)" >/dev/null 2>&1 &
 blocker_pid=$!
 # wait until the blocker holds its lock

@@ -90,16 +90,19 @@ BEGIN
     RETURN p_candidate::handle;
 END $$;
 
--- Registering or restoring a handle is activity, like touch(); the account
--- is already locked by the caller.
+-- Registering, restoring, buying, bidding and offering are activity, like
+-- touch().  The activity lock comes first, before any row (activity_lock.c):
+-- callers take it at their start, through this function or directly.
 CREATE FUNCTION @extschema@._mark_active(p_account_id bigint, p_at timestamptz)
     RETURNS void
-    LANGUAGE sql
+    LANGUAGE plpgsql
     SET search_path = pg_catalog, @extschema@, pg_temp
-BEGIN ATOMIC
-    UPDATE @extschema@.accounts SET last_active_at = p_at
+AS $$
+BEGIN
+    PERFORM activity_lock_shared();
+    UPDATE accounts SET last_active_at = p_at
      WHERE account_id = p_account_id AND last_active_at < p_at;
-END;
+END $$;
 
 -- The reservation a confusable key falls under, if any: a reserved handle
 -- with the same key, or a forbidden substring inside the key.

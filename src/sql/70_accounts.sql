@@ -45,8 +45,8 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Statuses are active, suspended, deactivated and memorialized.';
     END IF;
+    PERFORM activity_lock_shared();         -- before any row: activity_lock.c
     PERFORM _require_account(p_account_id, 'update');
-    PERFORM activity_lock_shared();
     UPDATE accounts SET status = p_status WHERE account_id = p_account_id;
 END $$;
 

@@ -33,6 +33,7 @@ DECLARE
     v_premium record;       -- a premium_handles row (created after this file)
     v_price bigint;
 BEGIN
+    PERFORM activity_lock_shared();         -- before any row: activity_lock.c
     PERFORM _require_account(p_account_id, 'update');
     v_reason := check_handle(p_candidate, v_policy.profile);
     IF v_reason IS NOT NULL THEN
@@ -149,6 +150,7 @@ DECLARE
     v_row handles;
     v_phase record;
 BEGIN
+    PERFORM activity_lock_shared();         -- before any row: activity_lock.c
     PERFORM _require_account(p_account_id, 'update');
     SELECT * INTO v_row FROM handles WHERE handle = v_handle FOR UPDATE;
     IF NOT FOUND OR v_row.state <> 'released' THEN

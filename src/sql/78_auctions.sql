@@ -284,6 +284,7 @@ DECLARE
     v_created boolean;
     v_ends timestamptz;
 BEGIN
+    PERFORM _mark_active(p_bidder_id, p_as_of);     -- first: it takes the activity lock
     PERFORM _require_account(p_bidder_id);
     SELECT * INTO a FROM auctions WHERE handle = v_handle AND state = 'open' FOR UPDATE;
     v_hold := _replayed(p_key, v_request);
@@ -541,6 +542,7 @@ DECLARE
     v_hold bigint;
     v_created boolean;
 BEGIN
+    PERFORM _mark_active(p_buyer_id, p_as_of);      -- first: it takes the activity lock
     PERFORM _require_account(p_buyer_id);
     -- shared: offers may be made side by side, but not while the handle moves
     SELECT * INTO h FROM handles WHERE handle = v_handle FOR SHARE;
