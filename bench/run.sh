@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench/run.sh: `make bench`.  Builds and installs the extension, then runs
 # bench/handle_bench.sql, then bench/release_bench.sql and bench/touch_bench.sh,
-# on throw-away clusters and prints ratios against baselines measured in the
-# same run (the machines are shared and noisy, so absolute times mean little).
+# then bench/market_bench.sh, on throw-away clusters and prints ratios against
+# baselines measured in the same run (the machines are shared and noisy, so
+# absolute times mean little).
 # The report is kept in bench/results/latest.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,5 +25,15 @@ bash scripts/cluster.sh -o shared_buffers=512MB \
 # other.  Appended to the same report.
 bash scripts/cluster.sh -o shared_buffers=1GB -o autovacuum=off -o max_wal_size=4GB \
     bash -c 'psql -X -f bench/release_bench.sql && bash bench/touch_bench.sh' 2>&1 \
+    | grep -v -e '^Creating new PostgreSQL cluster' -e '^Dropping cluster' \
+    | tee -a bench/results/latest.txt
+
+# The market: buy() from the platform under pgbench at 1 and 8 clients
+# against pgbench's tpcb-like in the same run, then price() per call against
+# lower() (bench/market_bench.sh, bench/market_setup.sql,
+# bench/market_price.sql).  A cluster of its own; max_wal_size keeps
+# checkpoints out of the timed runs (the script checkpoints between them).
+bash scripts/cluster.sh -o shared_buffers=512MB -o max_wal_size=4GB \
+    bash bench/market_bench.sh 2>&1 \
     | grep -v -e '^Creating new PostgreSQL cluster' -e '^Dropping cluster' \
     | tee -a bench/results/latest.txt
