@@ -134,6 +134,21 @@ BEGIN
     RETURN t.transfer_id;
 END $$;
 
+-- The arguments a money function refuses when missing, in buy()'s words.
+CREATE FUNCTION @extschema@._require_args(p_function text, VARIADIC p_missing boolean[])
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    FOR i IN 1 .. cardinality(p_missing) LOOP
+        IF p_missing[i] THEN
+            RAISE EXCEPTION 'argument % of % must not be null', i, p_function
+                USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+    END LOOP;
+END $$;
+
 -- The owner's handle, locked, and whether it may be put up for sale now.
 CREATE FUNCTION @extschema@._sellable_by_owner(p_handle @extschema@.handle, p_seller_id bigint,
                                                p_as_of timestamptz, p_what text)
@@ -283,7 +298,11 @@ DECLARE
     v_hold bigint;
     v_created boolean;
     v_ends timestamptz;
+    v_raise boolean;
+    v_hold_reason text;
 BEGIN
+    PERFORM _require_args('bid', p_candidate IS NULL, p_bidder_id IS NULL, p_amount IS NULL,
+                          p_key IS NULL, p_as_of IS NULL);
     PERFORM _mark_active(p_bidder_id, p_as_of);     -- first: it takes the activity lock
     PERFORM _require_account(p_bidder_id);
     SELECT * INTO a FROM auctions WHERE handle = v_handle AND state = 'open' FOR UPDATE;
@@ -302,6 +321,12 @@ BEGIN
         RAISE EXCEPTION 'account % cannot bid on its own handle "%"', p_bidder_id, v_handle
             USING ERRCODE = 'HM008';
     END IF;
+    -- a held handle does not move: no money is taken for it
+    SELECT hold_reason INTO v_hold_reason FROM handles WHERE handle = v_handle;
+    IF v_hold_reason IS NOT NULL THEN
+        RAISE EXCEPTION 'handle "%" is under hold', v_handle
+            USING ERRCODE = 'HM010', DETAIL = format('hold: %s', v_hold_reason);
+    END IF;
     v_min := minimum_bid(a.top_cents, a.reserve_cents);
     IF p_amount IS NULL OR p_amount < v_min THEN
         RAISE EXCEPTION 'bid too low for handle "%"', v_handle
@@ -316,16 +341,21 @@ BEGIN
     PERFORM 1 FROM ledger_accounts
      WHERE account_id IN (p_bidder_id, a.top_bidder_id)
      ORDER BY ledger_account_id FOR NO KEY UPDATE;
-    SELECT o.hold_id, o.created INTO v_hold, v_created
-      FROM _hold_open(p_bidder_id, p_amount, p_key, v_request, v_handle::text, p_as_of) o;
+    -- The top bid is voided first, so that a top bidder raising its own bid
+    -- needs only the new amount.
+    v_raise := a.top_bidder_id = p_bidder_id;
     IF a.top_bid_id IS NOT NULL THEN
         PERFORM _hold_void(a.top_bid_id, p_as_of);
         UPDATE bids SET state = 'outbid' WHERE bid_id = a.top_bid_id;
-        INSERT INTO outbox (kind, account_id, handle, at, detail)
-        VALUES ('outbid', a.top_bidder_id, v_handle, p_as_of,
-                format('You were outbid on @%s at %s; your %s is available again.',
-                       v_handle, dollars(p_amount), dollars(a.top_cents)));
+        IF NOT v_raise THEN
+            INSERT INTO outbox (kind, account_id, handle, at, detail)
+            VALUES ('outbid', a.top_bidder_id, v_handle, p_as_of,
+                    format('You were outbid on @%s at %s; your %s is available again.',
+                           v_handle, dollars(p_amount), dollars(a.top_cents)));
+        END IF;
     END IF;
+    SELECT o.hold_id, o.created INTO v_hold, v_created
+      FROM _hold_open(p_bidder_id, p_amount, p_key, v_request, v_handle::text, p_as_of) o;
     INSERT INTO bids (bid_id, auction_id, bidder_id, amount_cents, at, state)
     VALUES (v_hold, a.auction_id, p_bidder_id, p_amount, p_as_of, 'top');
     -- a bid in the last hour keeps the auction open an hour after it
@@ -356,8 +386,13 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'handle "%" is not being auctioned', v_handle USING ERRCODE = 'HM008';
     END IF;
-    IF a.seller_id IS DISTINCT FROM p_seller_id THEN
-        RAISE EXCEPTION 'account % did not start the auction of handle "%"', p_seller_id, v_handle
+    IF a.seller_id IS NULL THEN
+        RAISE EXCEPTION 'the auction of handle "%" is the platform''s', v_handle
+            USING ERRCODE = 'HM008', DETAIL = 'Only the seller may cancel an auction.';
+    END IF;
+    IF p_seller_id IS NULL OR a.seller_id <> p_seller_id THEN
+        RAISE EXCEPTION 'account % did not start the auction of handle "%"',
+                        coalesce(p_seller_id::text, 'NULL'), v_handle
             USING ERRCODE = 'HM008';
     END IF;
     IF a.bid_count > 0 THEN
@@ -375,8 +410,8 @@ CREATE FUNCTION @extschema@.cancel_auction(candidate text, seller_id bigint,
 
 -- One ended auction: the winner's hold pays (the sale, as buy() makes it);
 -- without bids it just ends; a sale that cannot happen any more (the handle
--- was put under hold, taken, or the seller lost it) gives the winner's money
--- back.  NULL when the auction is not open or has not ended at as_of.
+-- was put under hold, taken, the seller lost it, or the seller's balance
+-- would overflow) gives the winner's money back, and the run goes on.  NULL when the auction is not open or has not ended at as_of.
 CREATE FUNCTION @extschema@._settle_auction(p_auction_id bigint, p_as_of timestamptz)
     RETURNS text
     LANGUAGE plpgsql
@@ -398,7 +433,7 @@ BEGIN
     BEGIN
         v_transfer := _sell_from_hold(a.handle::text, a.top_bid_id, a.seller_id, a.ends_at,
                                       format('won auction %s', a.auction_id));
-    EXCEPTION WHEN SQLSTATE 'HM007' OR SQLSTATE 'HM008' OR SQLSTATE 'HM010' THEN
+    EXCEPTION WHEN SQLSTATE 'HM007' OR SQLSTATE 'HM008' OR SQLSTATE 'HM010' OR SQLSTATE 'HM013' THEN
         PERFORM _hold_void(a.top_bid_id, p_as_of);
         UPDATE bids SET state = 'refunded' WHERE bid_id = a.top_bid_id;
         UPDATE auctions SET state = 'failed', closed_at = p_as_of, outcome = SQLERRM
@@ -536,12 +571,16 @@ CREATE FUNCTION @extschema@._make_offer(p_candidate text, p_buyer_id bigint, p_a
 AS $$
 DECLARE
     v_handle handle := _canonical(p_candidate);
+    -- expires_at in UTC: the same request from a session in another zone
     v_request text := format('make_offer(candidate => %L, buyer_id => %s, amount_cents => %s, expires_at => %s)',
-                             p_candidate, p_buyer_id, p_amount, p_expires_at);
+                             p_candidate, p_buyer_id, p_amount,
+                             to_char(p_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US+00'));
     h handles;
     v_hold bigint;
     v_created boolean;
 BEGIN
+    PERFORM _require_args('make_offer', p_candidate IS NULL, p_buyer_id IS NULL, p_amount IS NULL,
+                          p_expires_at IS NULL, p_key IS NULL, p_as_of IS NULL);
     PERFORM _mark_active(p_buyer_id, p_as_of);      -- first: it takes the activity lock
     PERFORM _require_account(p_buyer_id);
     -- shared: offers may be made side by side, but not while the handle moves
