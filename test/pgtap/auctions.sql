@@ -15,13 +15,12 @@
 -- (the handle is put on hold), and two by the platform (a premium-list
 -- handle and a released one).  Offers follow on days 105-113.
 --
--- Seven tests state the correct behaviour where the code does not (yet); each
--- is marked BUG below: a null bid amount is "too low"; raising one's own top
--- bid sends oneself an "outbid" notice and needs the money of both bids;
--- cancel_auction(h, NULL) cancels a platform auction; bid() takes money on
--- a held handle, which make_offer() refuses; a make_offer() replay from a
--- session in another time zone is HM006; one sale that cannot be paid
--- (HM013) makes every settle_batch() fail.
+-- Seven tests pin down rules this file found broken, since fixed: a null
+-- bid amount is 22004; raising one's own top bid needs only the new amount
+-- and sends no "outbid" notice; cancel_auction(h, NULL) cannot cancel a
+-- platform auction; bid() refuses a held handle as make_offer() does; a
+-- make_offer() replay from another time zone is the same request; one sale
+-- that cannot be paid (HM013) fails that auction only.
 \set ECHO none
 \set QUIET 1
 \pset format unaligned
@@ -243,7 +242,7 @@ SELECT is(pg_temp.error_of($$ SELECT handle_market.bid('auction_one', 30, 1000, 
 SELECT is(pg_temp.error_of($$ SELECT handle_market.bid('auction_one', 24, 1000, 'bid-24', pg_temp.day(101)) $$),
           'HM005: insufficient funds / The wallet has $9.99 available; this needs $10.00.',
           'bid: HM005, one cent short');
--- BUG: a null amount is "too low", and the detail reads "the bid was ."
+-- a null amount is refused as null, not as a bid too low
 SELECT matches(pg_temp.error_of($$ SELECT handle_market.bid('auction_one', 20, NULL, 'bid-20-null', pg_temp.day(101)) $$),
                '^22004: ', 'bid: a null amount is refused as null (22004), as buy() does');
 SELECT is(pg_temp.state(), :'before_bids', 'the refused bids changed nothing: no hold, no transfer, no bid');
@@ -327,10 +326,10 @@ SELECT is(pg_temp.hold('bid-21-b'), 'voided 10500|bid outbid', 'its previous bid
 SELECT is(pg_temp.auction('auction_one'),
           'open|seller 11|reserve 1000|2026-04-11 00:00:00+00..2026-04-18 00:00:00+00|top 11025 by 21 (5 bids)|closed |',
           'five bids, the top one $110.25 by 21');
--- BUG: the bidder is told it was outbid by its own raise
+-- the bidder is not told it was outbid by its own raise
 SELECT is((SELECT count(*) FROM outbox WHERE handle = 'auction_one' AND kind = 'outbid' AND account_id = 21 AND at = pg_temp.day(104)),
           0::bigint, 'no "you were outbid" notice for raising one''s own bid');
--- BUG: raising one's own bid needs the money of both bids at once
+-- raising one's own bid needs only the new amount
 SELECT lives_ok($$ SELECT bid('raise_me', 25, 1500, 'bid-25-a', pg_temp.day(101)) $$, 'account 25 ($20.00) bids $15.00');
 SELECT is(pg_temp.undone($$ SELECT handle_market.bid('raise_me', 25, 1600, 'bid-25-b', pg_temp.day(102)) $$), 'no error',
           'and may raise to $16.00: its own $15.00 is released by the raise');
@@ -438,7 +437,7 @@ SELECT is(pg_temp.error_of($$ SELECT handle_market.bid('prem_name', 23, 10501, '
           'bid: HM012 at $105.01, the 5 % rounded up');
 SELECT lives_ok($$ SELECT bid('prem_name', 23, 10502, 'bid-prem-23', pg_temp.day(102)) $$, 'account 23 bids $105.02');
 SELECT lives_ok($$ SELECT bid('quiet_one', 22, 5000, 'bid-quiet', pg_temp.day(102)) $$, 'account 22 bids $50.00 on the released handle');
--- BUG: seller_id NULL passes the "did not start the auction" check of a platform auction
+-- seller_id NULL does not pass for the seller of a platform auction
 SELECT matches(pg_temp.undone($$ SELECT handle_market.cancel_auction('prem_two', NULL, pg_temp.day(102)) $$),
           '^(HM008|22004): ',
           'cancel_auction: an application cannot cancel the platform''s auction by passing no seller');
@@ -494,7 +493,7 @@ SELECT is(pg_temp.state(), :'after_settle', 'and nothing changed');
 \o /dev/null
 SELECT hold_handle('fail_me', 'court order 9', pg_temp.day(108));
 \o
--- BUG: make_offer refuses a held handle (HM010), bid takes the money anyway
+-- bid refuses a held handle (HM010), as make_offer does
 SELECT is(pg_temp.undone($$ SELECT handle_market.bid('fail_me', 21, 5000, 'bid-fail-21', pg_temp.day(109)) $$),
           'HM010: handle "fail_me" is under hold / hold: court order 9', 'bid: HM010 on a held handle, as make_offer');
 SELECT pg_temp.fees() AS fees_1 \gset
@@ -615,7 +614,7 @@ SELECT throws_ok($$ SELECT make_offer('offer_me', 20, 5001, pg_temp.day(120), 'o
                  'idempotency key "off-20" was already used for another request', 'HM006: the same key for another amount');
 SELECT throws_ok($$ SELECT make_offer('offer_me', 20, 5000, pg_temp.day(121), 'off-20', pg_temp.day(110)) $$, 'HM006',
                  'idempotency key "off-20" was already used for another request', 'HM006: the same key for another expiry');
--- BUG: the request text spells expires_at in the session's time zone
+-- the request text spells expires_at in UTC, whatever the session's zone
 SET timezone = 'America/New_York';
 SELECT is(pg_temp.error_of($$ SELECT handle_market.make_offer('offer_me', 20, 5000, '2026-05-01 00:00+00', 'off-20', '2026-04-21 00:00+00') $$),
           'no error', 'a replay from a session in another time zone is the same request');
@@ -731,8 +730,8 @@ SELECT is(pg_temp.legs('buy-buy_me'), format('account 23 -20000, account 14 +194
           'the sale itself: premium_plus, 3 %');
 
 -- ---------------------------------------------------------------------
--- BUG: one sale that cannot be paid (the seller's balance would leave
--- bigint, HM013) makes every settle_batch fail, so no auction ends after it.
+-- one sale that cannot be paid (the seller's balance would leave bigint,
+-- HM013) fails that auction only; the others settle.
 \o /dev/null
 SELECT deposit(19, 9223372036854775000, 'dep-19', pg_temp.day(100));
 SELECT start_auction('poison_pill', 19, 1000, pg_temp.day(201), pg_temp.day(200));
