@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh: `make bench`.  Builds and installs the extension, then runs
 # bench/handle_bench.sql, then bench/release_bench.sql and bench/touch_bench.sh,
-# then bench/market_bench.sh, on throw-away clusters and prints ratios against
-# baselines measured in the same run (the machines are shared and noisy, so
+# then bench/market_bench.sh and bench/bids_bench.sh, on throw-away clusters,
+# and prints ratios against baselines measured in the same run (the machines are shared and noisy, so
 # absolute times mean little).
 # The report is kept in bench/results/latest.txt.
 set -euo pipefail
@@ -35,5 +35,12 @@ bash scripts/cluster.sh -o shared_buffers=1GB -o autovacuum=off -o max_wal_size=
 # checkpoints out of the timed runs (the script checkpoints between them).
 bash scripts/cluster.sh -o shared_buffers=512MB -o max_wal_size=4GB \
     bash bench/market_bench.sh 2>&1 \
+    | grep -v -e '^Creating new PostgreSQL cluster' -e '^Dropping cluster' \
+    | tee -a bench/results/latest.txt
+
+# Bids: one hot auction and 1,000 auctions under pgbench at 8 clients, with
+# tpcb-like in the same run (bench/bids_bench.sh, bench/bids_setup.sql).
+bash scripts/cluster.sh -o shared_buffers=512MB -o max_wal_size=4GB \
+    bash bench/bids_bench.sh 2>&1 \
     | grep -v -e '^Creating new PostgreSQL cluster' -e '^Dropping cluster' \
     | tee -a bench/results/latest.txt
