@@ -86,7 +86,7 @@ fi
 count "pgTAP" "$ok" "$bad"
 
 # Scripts that need a cluster of their own (crash_resume crashes it).
-for script in crash_resume dump_roundtrip ledger_fault; do
+for script in crash_resume dump_roundtrip ledger_fault market_random; do
     bash scripts/cluster.sh bash "test/$script.sh" >"$logs/$script.log" 2>&1
     line=$(grep -E "^$script: [0-9]+ passed, [0-9]+ failed" "$logs/$script.log" | tail -1)
     if [ -n "$line" ]; then
