@@ -2,8 +2,8 @@
 # bench/run.sh: `make bench`.  Builds and installs the extension, then runs
 # bench/handle_bench.sql, then bench/release_bench.sql and bench/touch_bench.sh,
 # then bench/market_bench.sh and bench/bids_bench.sh, on throw-away clusters,
-# and prints ratios against baselines measured in the same run (the machines are shared and noisy, so
-# absolute times mean little).
+# and prints ratios against baselines measured in the same run (the machines
+# are shared and noisy, so absolute times mean little).
 # The report is kept in bench/results/latest.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
