@@ -210,9 +210,16 @@ BEGIN
                   DETAIL = format('It would start at %s and end at %s.', p_as_of, p_ends_at);
     END IF;
     PERFORM _no_open_auction(p_handle);
-    INSERT INTO auctions (handle, seller_id, reserve_cents, started_at, ends_at)
-    VALUES (p_handle, p_seller_id, p_reserve, p_as_of, p_ends_at)
-    RETURNING auction_id INTO v_id;
+    BEGIN
+        INSERT INTO auctions (handle, seller_id, reserve_cents, started_at, ends_at)
+        VALUES (p_handle, p_seller_id, p_reserve, p_as_of, p_ends_at)
+        RETURNING auction_id INTO v_id;
+    EXCEPTION WHEN unique_violation THEN
+        -- a premium-list handle has no row to lock: two platform auctions of
+        -- it started at once meet here, the second after the first commits
+        PERFORM _no_open_auction(p_handle);
+        RAISE;
+    END;
     RETURN v_id;
 END $$;
 
@@ -492,34 +499,60 @@ BEGIN
     RETURN n;
 END $$;
 
--- One batch of settlement: up to p_limit ended auctions, then up to p_limit
--- expired offers.  The number of each done.
+-- One batch of settlement, in its own transaction: up to p_limit ended
+-- auctions or, once none is left, up to p_limit expired offers (never both:
+-- a settled auction keeps its wallets locked until the commit).  Every row
+-- the batch will lock is locked first, kind by kind, each kind in one order:
+-- the auctions, their handles, then (during each sale) wallets; or the
+-- offers' handles, the offers, their wallets.  A buy(), accept_offer() or
+-- cancel_offer() takes its handle before any wallet too, so none of them can
+-- hold a wallet the batch waits for while waiting for a row the batch holds.
 CREATE FUNCTION @extschema@._settle_batch(p_as_of timestamptz, p_limit integer,
                                           OUT auctions_done integer, OUT offers_expired integer)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
+    v_ids bigint[];
     v_id bigint;
-    v_handle handle;
 BEGIN
     auctions_done := 0;
     offers_expired := 0;
-    FOR v_id IN SELECT auction_id FROM auctions WHERE state = 'open' AND ends_at <= p_as_of
-                 ORDER BY ends_at, auction_id LIMIT p_limit
-    LOOP
-        IF _settle_auction(v_id, p_as_of) IS NOT NULL THEN
-            auctions_done := auctions_done + 1;
+    -- locked as they are chosen: an auction a last-minute bid has just
+    -- extended drops out of the batch
+    SELECT array_agg(s.auction_id ORDER BY s.auction_id) INTO v_ids
+      FROM (SELECT auction_id FROM auctions WHERE state = 'open' AND ends_at <= p_as_of
+             ORDER BY auction_id LIMIT p_limit FOR UPDATE) s;
+    IF v_ids IS NOT NULL THEN
+        PERFORM 1 FROM handles
+         WHERE handle IN (SELECT handle FROM auctions WHERE auction_id = ANY (v_ids))
+         ORDER BY handle FOR UPDATE;
+        FOREACH v_id IN ARRAY v_ids LOOP
+            IF _settle_auction(v_id, p_as_of) IS NOT NULL THEN
+                auctions_done := auctions_done + 1;
+            END IF;
+        END LOOP;
+        RETURN;
+    END IF;
+
+    SELECT array_agg(s.offer_id ORDER BY s.offer_id) INTO v_ids
+      FROM (SELECT offer_id FROM offers WHERE state = 'open' AND expires_at <= p_as_of
+             ORDER BY expires_at, offer_id LIMIT p_limit) s;
+    IF v_ids IS NULL THEN
+        RETURN;
+    END IF;
+    PERFORM 1 FROM handles
+     WHERE handle IN (SELECT handle FROM offers WHERE offer_id = ANY (v_ids))
+     ORDER BY handle FOR SHARE;
+    PERFORM 1 FROM offers WHERE offer_id = ANY (v_ids) ORDER BY offer_id FOR UPDATE;
+    PERFORM 1 FROM ledger_accounts
+     WHERE account_id IN (SELECT buyer_id FROM offers WHERE offer_id = ANY (v_ids))
+     ORDER BY ledger_account_id FOR NO KEY UPDATE;
+    FOREACH v_id IN ARRAY v_ids LOOP
+        IF (SELECT state FROM offers WHERE offer_id = v_id) = 'open' THEN
+            PERFORM _void_offer(v_id, 'expired', p_as_of, 'it expired');
+            offers_expired := offers_expired + 1;
         END IF;
-    END LOOP;
-    FOR v_id, v_handle IN SELECT offer_id, handle FROM offers
-                           WHERE state = 'open' AND expires_at <= p_as_of
-                           ORDER BY expires_at, offer_id LIMIT p_limit
-    LOOP
-        -- the handle before its offers, as accept_offer and buy lock them
-        PERFORM 1 FROM handles WHERE handle = v_handle FOR SHARE;
-        PERFORM _void_offer(v_id, 'expired', p_as_of, 'it expired');
-        offers_expired := offers_expired + 1;
     END LOOP;
 END $$;
 
@@ -557,7 +590,7 @@ BEGIN
         COMMIT;
         v_auctions := v_auctions + v.auctions_done;
         v_offers := v_offers + v.offers_expired;
-        EXIT WHEN v.auctions_done < batch_size AND v.offers_expired < batch_size;
+        EXIT WHEN v.auctions_done = 0 AND v.offers_expired = 0;
     END LOOP;
     PERFORM @extschema@.settle_lock_release();
     RAISE NOTICE 'settle_auctions: % auctions closed, % offers expired', v_auctions, v_offers;
