@@ -30,7 +30,8 @@ ISOLATION = confusable_unique touch_vs_release restore_twice release_runs_concur
 	market_two_buyers market_same_key market_cross_buy market_one_wallet \
 	market_buy_vs_lifecycle $(AUCTION_SPECS)
 # auctions, offers and escrow (test/specs/auction_*.spec, offer_*.spec)
-AUCTION_SPECS =
+AUCTION_SPECS = auction_two_bidders auction_bid_vs_settle auction_extend_vs_settle \
+	offer_accept_vs_buy offer_accept_vs_withdraw
 ISOLATION_OPTS = --inputdir=test --load-extension=$(EXTENSION)
 
 PG_CONFIG ?= pg_config
