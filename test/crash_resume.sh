@@ -36,39 +36,17 @@ db=hm_crash_resume
 as_of='2026-01-31 00:00+00'          # day 30: owners last active on day 0 get a notice
 batch_size=200
 handles=20000
-passed=0
-failed=0
+
 call_log=$(mktemp)
 
-psql_db() { psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-# A failed query prints a marker of its own, so two failures never compare equal.
-value() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -c "$1" || echo "query failed ($RANDOM$RANDOM)"; }
-
-check() {    # check NAME EXPECTED ACTUAL
-    if [ "$2" = "$3" ]; then
-        passed=$((passed + 1))
-        echo "ok - $1"
-    else
-        failed=$((failed + 1))
-        echo "not ok - $1: expected '$2', got '$3'"
-    fi
-}
+. "$(dirname "$0")/lib.sh"
 
 finish() {
     [ -n "${blocker_pid:-}" ] && kill "$blocker_pid" 2>/dev/null
     [ -n "${call_pid:-}" ] && kill "$call_pid" 2>/dev/null
     rm -f "$call_log"
-    echo "crash_resume: $passed passed, $failed failed"
-    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+    report crash_resume
     exit $?
-}
-
-wait_ready() {
-    for _ in $(seq 1 300); do
-        pg_isready -q -d postgres && return 0
-        sleep 0.1
-    done
-    return 1
 }
 
 # --- setup ------------------------------------------------------------------

@@ -39,23 +39,13 @@ set -uo pipefail
 
 src=hm_dump_src
 tmp=$(mktemp -d)
-passed=0
-failed=0
+
 # the extension's own triggers (not foreign-key ones) on its tables
 count_triggers="SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
                  WHERE c.relnamespace = 'handle_market'::regnamespace AND NOT t.tgisinternal"
 tables="accounts handles handle_events outbox release_runs policy reserved pricing price_tiers commission_rates premium_handles"
 
-check() {    # check NAME EXPECTED ACTUAL
-    if [ "$2" = "$3" ]; then
-        passed=$((passed + 1))
-        echo "ok - $1"
-    else
-        failed=$((failed + 1))
-        echo "not ok - $1: expected '$2', got '$3'"
-    fi
-}
-
+. "$(dirname "$0")/lib.sh"
 
 # A failed query prints a marker of its own, so two failures never compare equal.
 value() {    # value DB SQL
@@ -74,8 +64,7 @@ drop_dbs() {
 finish() {
     drop_dbs
     rm -rf "$tmp"
-    echo "dump_roundtrip: $passed passed, $failed failed"
-    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+    report dump_roundtrip
     exit $?
 }
 

@@ -45,38 +45,16 @@ premium=1500          # pool handles 1..1500: premium list
 listed=40             # pool handles 1501..1540: listings of accounts 1..40
 pool=$((premium + accounts))   # 1541..1550: registered, not listed (HM008)
 load_seconds=10
-passed=0
-failed=0
+
 tmp=$(mktemp -d)
 
-psql_db() { psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-# A failed query prints a marker of its own, so two failures never compare equal.
-value() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -c "$1" || echo "query failed ($RANDOM$RANDOM)"; }
-
-check() {    # check NAME EXPECTED ACTUAL
-    if [ "$2" = "$3" ]; then
-        passed=$((passed + 1))
-        echo "ok - $1"
-    else
-        failed=$((failed + 1))
-        echo "not ok - $1: expected '$2', got '$3'"
-    fi
-}
+. "$(dirname "$0")/lib.sh"
 
 finish() {
     [ -n "${bench_pid:-}" ] && kill "$bench_pid" 2>/dev/null
     rm -rf "$tmp"
-    echo "ledger_fault: $passed passed, $failed failed"
-    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+    report ledger_fault
     exit $?
-}
-
-wait_ready() {
-    for _ in $(seq 1 300); do
-        pg_isready -q -d postgres && return 0
-        sleep 0.1
-    done
-    return 1
 }
 
 # --- setup ------------------------------------------------------------------

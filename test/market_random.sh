@@ -62,23 +62,10 @@ phase2=$((DURATION / 3 > 5 ? DURATION / 3 : 5))
 accounts=30
 owned=45
 premium=15
-passed=0
-failed=0
+
 tmp=$(mktemp -d)
 
-psql_db() { psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-# A failed query prints a marker of its own, so two failures never compare equal.
-value() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -c "$1" || echo "query failed ($RANDOM$RANDOM)"; }
-
-check() {    # check NAME EXPECTED ACTUAL
-    if [ "$2" = "$3" ]; then
-        passed=$((passed + 1))
-        echo "ok - $1"
-    else
-        failed=$((failed + 1))
-        echo "not ok - $1: expected '$2', got '$3'"
-    fi
-}
+. "$(dirname "$0")/lib.sh"
 
 stop_reader() {
     if [ -n "${reader_pid:-}" ]; then
@@ -93,17 +80,8 @@ finish() {
     stop_reader
     rm -rf "$tmp"
     echo "# seed $SEED (replay: SEED=$SEED DURATION=$DURATION CLIENTS=$CLIENTS TICK='$TICK')"
-    echo "market_random: $passed passed, $failed failed"
-    [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+    report market_random
     exit $?
-}
-
-wait_ready() {
-    for _ in $(seq 1 300); do
-        pg_isready -q -d postgres && return 0
-        sleep 0.1
-    done
-    return 1
 }
 
 echo "# seed $SEED, $CLIENTS clients, ${DURATION}s + ${phase2}s, a step is $TICK"
