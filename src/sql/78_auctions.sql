@@ -318,6 +318,13 @@ BEGIN
         RETURN v_hold;
     END IF;
     IF a.auction_id IS NULL THEN
+        -- the bidder may have seen an auction that has just closed
+        SELECT * INTO a FROM auctions WHERE handle = v_handle ORDER BY auction_id DESC LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'the auction of handle "%" is over', v_handle
+                USING ERRCODE = 'HM008',
+                      DETAIL = format('Auction %s closed at %s: %s.', a.auction_id, utc_time(a.closed_at), a.outcome);
+        END IF;
         RAISE EXCEPTION 'handle "%" is not being auctioned', v_handle USING ERRCODE = 'HM008';
     END IF;
     IF p_as_of >= a.ends_at THEN

@@ -399,7 +399,7 @@ SELECT is(pg_temp.auction('cancel_me'),
 SELECT throws_ok($$ SELECT cancel_auction('cancel_me', 12, pg_temp.day(105)) $$, 'HM008',
                  'handle "cancel_me" is not being auctioned', 'cancel_auction: HM008 a second time');
 SELECT throws_ok($$ SELECT bid('cancel_me', 20, 1000, 'bid-cancelled', pg_temp.day(105)) $$, 'HM008',
-                 'handle "cancel_me" is not being auctioned', 'bid: HM008 on a cancelled auction');
+                 'the auction of handle "cancel_me" is over', 'bid: HM008 on a cancelled auction');
 SELECT lives_ok($$ SELECT list_handle('cancel_me', 12, 7000, pg_temp.day(105)) $$, 'the handle may be listed again');
 
 -- ---------------------------------------------------------------------
