@@ -143,7 +143,11 @@ BEGIN
         done := true;
     ELSE
         examined := v_run.batch_size;
-        done := NOT EXISTS (SELECT FROM handles h WHERE h.handle > v_hi);
+        -- ordered, so that it is one step of the primary key: without the
+        -- ORDER BY the planner expects many rows above v_hi and scans the
+        -- table for one, which near the end of the key order means most of it
+        done := NOT EXISTS (SELECT FROM (SELECT h.handle FROM handles h WHERE h.handle > v_hi
+                                          ORDER BY h.handle LIMIT 1) nxt);
     END IF;
     last_handle := coalesce(v_hi, v_run.last_handle);
     noticed := 0;
@@ -194,10 +198,10 @@ BEGIN
         ), o AS (
             INSERT INTO outbox (kind, account_id, handle, at, detail)
             SELECT 'inactivity_notice', owner_id, handle, v_run.as_of,
-                   format('Log in before %s to keep @%s.', v_release_on, handle) FROM n
+                   'Log in before ' || v_release_on || ' to keep @' || handle::text || '.' FROM n
             UNION ALL
             SELECT 'released', previous_owner_id, handle, v_run.as_of,
-                   format('@%s was released; you may restore it during redemption.', handle) FROM r
+                   '@' || handle::text || ' was released; you may restore it during redemption.' FROM r
         )
         SELECT (SELECT count(*) FROM n), (SELECT count(*) FROM r), (SELECT count(*) FROM v)
           INTO noticed, released, v_reverted;
