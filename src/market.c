@@ -223,13 +223,15 @@ set_owner(const LockedHandle *h, int64 account_id, TimestampTz at)
  * the buyer's and the seller's (those given), and those of everyone with an
  * open offer on the handle, whose offers the change voids.  Each path that
  * moves a handle locks them here, after the handle and before any wallet, so
- * no two of them can deadlock on wallets.
+ * no two of them can deadlock on wallets.  The two lists are one semi-join
+ * on the wallets' unique account_id: an OR of them would be no index
+ * condition, and every sale would scan every wallet.
  */
 static HmPlan sale_wallets_lock = HM_PLAN(
 	"SELECT 1 FROM ledger_accounts l "
-	" WHERE l.account_id = ANY ($1) "
-	"    OR l.account_id IN (SELECT o.buyer_id FROM offers o "
-	"                         WHERE o.handle = $2::handle AND o.state = 'open') "
+	" WHERE l.account_id IN (SELECT unnest($1) "
+	"                        UNION SELECT o.buyer_id FROM offers o "
+	"                               WHERE o.handle = $2::handle AND o.state = 'open') "
 	" ORDER BY l.ledger_account_id FOR NO KEY UPDATE",
 	2, INT8ARRAYOID, TEXTOID);
 static HmPlan offers_void = HM_PLAN(
