@@ -29,6 +29,14 @@ hm_cents_text(int64 cents)
 	return buf;
 }
 
+/* dollars(cents): the same words in SQL, without a SQL body to plan */
+PG_FUNCTION_INFO_V1(hm_dollars);
+Datum
+hm_dollars(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(hm_cents_text(PG_GETARG_INT64(0))));
+}
+
 int64
 hm_fee_account(int64 transfer_id)
 {

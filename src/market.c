@@ -49,8 +49,17 @@ timestamp_text(TimestampTz t)
 	return DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(t)));
 }
 
+/*
+ * The policy in force, written out rather than called as policy_at(): a SQL
+ * function with a SET clause is never inlined, so each call would read and
+ * plan its body again; here it is planned once with the saved plan.
+ */
+#define POLICY_AT(ts) \
+	"(SELECT * FROM policy WHERE effective_from <= " ts \
+	" ORDER BY effective_from DESC LIMIT 1)"
+
 static HmPlan profile_check = HM_PLAN(
-	"SELECT check_handle($1, p.profile), p.profile FROM policy_at($2) p",
+	"SELECT check_handle($1, p.profile), p.profile FROM " POLICY_AT("$2") " p",
 	2, TEXTOID, TIMESTAMPTZOID);
 static HmPlan canonical = HM_PLAN(
 	"SELECT $1::handle::text",
@@ -189,13 +198,13 @@ static HmPlan owner_change = HM_PLAN(
 	"       display = $4, registered_at = $3, notice_at = NULL, released_at = NULL, "
 	"       list_price_cents = NULL, listed_at = NULL, policy_version = p.version, "
 	"       transfer_locked_until = $3 + p.transfer_lock "
-	"  FROM policy_at($3) p WHERE h.handle = $1::handle",
+	"  FROM " POLICY_AT("$3") " p WHERE h.handle = $1::handle",
 	4, TEXTOID, INT8OID, TIMESTAMPTZOID, TEXTOID);
 static HmPlan owner_first = HM_PLAN(
 	"INSERT INTO handles (handle, display, owner_id, state, registered_at, policy_version, "
 	"                     transfer_locked_until) "
 	"SELECT $1::handle, $4, $2, 'registered', $3, p.version, $3 + p.transfer_lock "
-	"  FROM policy_at($3) p ON CONFLICT DO NOTHING",
+	"  FROM " POLICY_AT("$3") " p ON CONFLICT DO NOTHING",
 	4, TEXTOID, INT8OID, TIMESTAMPTZOID, TEXTOID);
 
 /* Gives the handle to account_id and starts its transfer lock. */

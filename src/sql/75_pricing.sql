@@ -93,27 +93,37 @@ CREATE TRIGGER pricing_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.policy_changed();
 
 -- The version in force at as_of.
+-- PL/pgSQL, like policy_at(): its query is planned once per session (a SQL
+-- function with a SET clause is never inlined, and would read and plan its
+-- body on every call).
 CREATE FUNCTION @extschema@.pricing_at(as_of timestamptz DEFAULT now())
     RETURNS @extschema@.pricing
-    LANGUAGE sql STABLE STRICT PARALLEL SAFE
+    LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    SELECT * FROM @extschema@.pricing
-     WHERE effective_from <= as_of
-     ORDER BY effective_from DESC
+AS $$
+DECLARE
+    v @extschema@.pricing;
+BEGIN
+    SELECT * INTO v FROM @extschema@.pricing p
+     WHERE p.effective_from <= pricing_at.as_of
+     ORDER BY p.effective_from DESC
      LIMIT 1;
-END;
+    RETURN CASE WHEN FOUND THEN v END;
+END $$;
 
 -- The commission on a sale by a seller with this subscription at as_of.
 CREATE FUNCTION @extschema@.commission_bps(subscription text, as_of timestamptz DEFAULT now())
     RETURNS integer
-    LANGUAGE sql STABLE STRICT PARALLEL SAFE
+    LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    SELECT r.bps FROM @extschema@.commission_rates r
-     WHERE r.version = (@extschema@.pricing_at(as_of)).version
-       AND r.subscription = commission_bps.subscription;
-END;
+AS $$
+BEGIN
+    RETURN (SELECT r.bps FROM @extschema@.commission_rates r
+             WHERE r.version = (SELECT p.version FROM @extschema@.pricing p
+                                 WHERE p.effective_from <= commission_bps.as_of
+                                 ORDER BY p.effective_from DESC LIMIT 1)
+               AND r.subscription = commission_bps.subscription);
+END $$;
 
 -- Pure arithmetic (src/core): public, like release_phase().
 CREATE FUNCTION @extschema@.commission_fee(price_cents bigint, bps integer)
@@ -130,13 +140,9 @@ CREATE FUNCTION @extschema@.decaying_premium(elapsed interval, start_cents bigin
 COMMENT ON FUNCTION @extschema@.decaying_premium(interval, bigint, interval, interval) IS
     'floor(S * 2^(-t/H)) - floor(S * 2^(-W/H)), clipped at 0 and 0 from t = W on, in cents';
 
--- "$50,000.00"
+-- "$50,000.00", "-$1.50": C (src/core/money.c), as every message writes it
 CREATE FUNCTION @extschema@.dollars(cents bigint) RETURNS text
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-BEGIN ATOMIC
-    SELECT '$' || to_char(cents::numeric / 100, 'FM999,999,999,999,999,990.00');
-END;
+    AS 'MODULE_PATHNAME', 'hm_dollars' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 -- What the platform asks for a handle at as_of; NULL when it is not selling
 -- it.  A handle with a row: held, or owned and not listed -> NULL; listed by
