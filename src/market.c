@@ -259,6 +259,10 @@ lock_sale_wallets(const char *handle, int64 a, int64 b)
 	hm_plan_run(&sale_wallets_lock, v, NULL);
 }
 
+static HmPlan offers_open = HM_PLAN(
+	"SELECT 1 FROM offers WHERE handle = $1::handle AND state = 'open' LIMIT 1",
+	1, TEXTOID);
+
 /* The offers made to the previous owner end with the change of owner. */
 static void
 void_offers(const char *handle, TimestampTz at, const char *why)
@@ -266,7 +270,9 @@ void_offers(const char *handle, TimestampTz at, const char *why)
 	Datum		v[3] = {CStringGetTextDatum(handle), TimestampTzGetDatum(at),
 	CStringGetTextDatum(why)};
 
-	hm_plan_run(&offers_void, v, NULL);
+	/* most handles have none: no call into PL/pgSQL for them */
+	if (hm_plan_run(&offers_open, v, NULL) > 0)
+		hm_plan_run(&offers_void, v, NULL);
 }
 
 static HmPlan open_auction = HM_PLAN(
@@ -294,16 +300,23 @@ refuse_auctioned(const char *handle)
 	}
 }
 
+static HmPlan recently_active = HM_PLAN(
+	"SELECT 1 FROM accounts a, " POLICY_AT("$2") " p "
+	" WHERE a.account_id = $1 AND a.last_active_at >= $2 - p.touch_resolution",
+	2, INT8OID, TIMESTAMPTZOID);
 static HmPlan activity = HM_PLAN(
 	"SELECT _mark_active($1, $2)",
 	2, INT8OID, TIMESTAMPTZOID);
 
+/* As touch() does: a write only when the last one is older than the
+ * policy's touch resolution. */
 static void
 mark_active(int64 account_id, TimestampTz at)
 {
 	Datum		v[2] = {Int64GetDatum(account_id), TimestampTzGetDatum(at)};
 
-	hm_plan_run(&activity, v, NULL);
+	if (hm_plan_run(&recently_active, v, NULL) == 0)
+		hm_plan_run(&activity, v, NULL);
 }
 
 static HmPlan quote_plan = HM_PLAN(
