@@ -79,6 +79,20 @@ BEGIN
     RETURN v;
 END $$;
 
+-- HM010, in the words src/market.c uses too (refuse_held): a held handle
+-- does not move.
+CREATE FUNCTION @extschema@._refuse_held(p_handle @extschema@.handle, p_hold_reason text)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF p_hold_reason IS NOT NULL THEN
+        RAISE EXCEPTION 'handle "%" is under hold', p_handle
+            USING ERRCODE = 'HM010', DETAIL = format('hold: %s', p_hold_reason);
+    END IF;
+END $$;
+
 CREATE FUNCTION @extschema@._canonical(p_candidate text) RETURNS @extschema@.handle
     LANGUAGE plpgsql IMMUTABLE
     SET search_path = pg_catalog, @extschema@, pg_temp

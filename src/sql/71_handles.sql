@@ -56,10 +56,7 @@ BEGIN
 
     SELECT * INTO v_row FROM handles WHERE handle = v_handle FOR UPDATE;
     IF FOUND THEN
-        IF v_row.hold_reason IS NOT NULL THEN
-            RAISE EXCEPTION 'handle "%" is under hold', v_handle
-                USING ERRCODE = 'HM010', DETAIL = format('hold: %s', v_row.hold_reason);
-        END IF;
+        PERFORM _refuse_held(v_handle, v_row.hold_reason);
         IF v_row.state <> 'released' THEN
             RAISE EXCEPTION 'handle "%" is taken', v_handle
                 USING ERRCODE = 'HM001', HINT = 'lookup() explains a handle''s state.';
@@ -158,10 +155,7 @@ BEGIN
             USING ERRCODE = 'HM008',
                   DETAIL = format('Its state is %s.', coalesce(v_row.state, 'unregistered'));
     END IF;
-    IF v_row.hold_reason IS NOT NULL THEN
-        RAISE EXCEPTION 'handle "%" is under hold', v_handle
-            USING ERRCODE = 'HM010', DETAIL = format('hold: %s', v_row.hold_reason);
-    END IF;
+    PERFORM _refuse_held(v_handle, v_row.hold_reason);
     IF v_row.previous_owner_id IS DISTINCT FROM p_account_id THEN
         RAISE EXCEPTION 'only the former owner may restore handle "%"', v_handle
             USING ERRCODE = 'HM008',

@@ -300,10 +300,8 @@ BEGIN
                                   v_res.pattern);
     END IF;
     SELECT * INTO v_row FROM handles WHERE key = v_key;
-    IF FOUND AND v_row.hold_reason IS NOT NULL AND v_row.handle = v_handle THEN
-        RAISE EXCEPTION 'handle "%" is under hold', v_handle
-            USING ERRCODE = 'HM010', DETAIL = format('hold: %s', v_row.hold_reason);
-    ELSIF FOUND AND v_row.handle = v_handle THEN
+    IF FOUND AND v_row.handle = v_handle THEN
+        PERFORM _refuse_held(v_handle, v_row.hold_reason);
         RAISE EXCEPTION 'handle "%" cannot go on the premium list', v_handle
             USING ERRCODE = 'HM008',
                   DETAIL = CASE WHEN v_row.state = 'released'

@@ -164,10 +164,7 @@ BEGIN
         RAISE EXCEPTION 'account % does not own handle "%"', p_seller_id, p_handle
             USING ERRCODE = 'HM008', DETAIL = format('Only the owner of a registered handle may %s it.', p_what);
     END IF;
-    IF h.hold_reason IS NOT NULL THEN
-        RAISE EXCEPTION 'handle "%" is under hold', p_handle
-            USING ERRCODE = 'HM010', DETAIL = format('hold: %s', h.hold_reason);
-    END IF;
+    PERFORM _refuse_held(p_handle, h.hold_reason);
     IF h.transfer_locked_until > p_as_of THEN
         RAISE EXCEPTION 'handle "%" is under its transfer lock', p_handle
             USING ERRCODE = 'HM007',
@@ -266,10 +263,7 @@ BEGIN
         RAISE EXCEPTION 'handle "%" is not the platform''s to auction', v_handle
             USING ERRCODE = 'HM008', DETAIL = format('Account %s owns it.', h.owner_id);
     END IF;
-    IF FOUND AND h.hold_reason IS NOT NULL THEN
-        RAISE EXCEPTION 'handle "%" is under hold', v_handle
-            USING ERRCODE = 'HM010', DETAIL = format('hold: %s', h.hold_reason);
-    END IF;
+    PERFORM _refuse_held(v_handle, h.hold_reason);
     IF price(v_handle::text, p_as_of) IS NULL THEN
         RAISE EXCEPTION 'handle "%" is not for sale by the platform', v_handle
             USING ERRCODE = 'HM008', DETAIL = (SELECT reason FROM lookup(v_handle::text, p_as_of));
@@ -337,10 +331,7 @@ BEGIN
     END IF;
     -- a held handle does not move: no money is taken for it
     SELECT hold_reason INTO v_hold_reason FROM handles WHERE handle = v_handle;
-    IF v_hold_reason IS NOT NULL THEN
-        RAISE EXCEPTION 'handle "%" is under hold', v_handle
-            USING ERRCODE = 'HM010', DETAIL = format('hold: %s', v_hold_reason);
-    END IF;
+    PERFORM _refuse_held(v_handle, v_hold_reason);
     v_min := minimum_bid(a.top_cents, a.reserve_cents);
     IF p_amount IS NULL OR p_amount < v_min THEN
         RAISE EXCEPTION 'bid too low for handle "%"', v_handle
@@ -465,9 +456,10 @@ BEGIN
     RETURN 'settled';
 END $$;
 
+-- Ends an open offer (false if it had already ended): its money comes back.
 CREATE FUNCTION @extschema@._void_offer(p_offer_id bigint, p_state text, p_at timestamptz,
                                         p_why text)
-    RETURNS void
+    RETURNS boolean
     LANGUAGE plpgsql
     SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
@@ -476,7 +468,7 @@ DECLARE
 BEGIN
     SELECT * INTO o FROM offers WHERE offer_id = p_offer_id FOR UPDATE;
     IF o.state <> 'open' THEN
-        RETURN;
+        RETURN false;
     END IF;
     PERFORM _hold_void(o.offer_id, p_at);
     UPDATE offers SET state = p_state, closed_at = p_at WHERE offer_id = o.offer_id;
@@ -484,6 +476,7 @@ BEGIN
     VALUES ('offer_ended', o.buyer_id, o.handle, p_at,
             format('Your offer of %s for @%s ended: %s; the money is available again.',
                    dollars(o.amount_cents), o.handle, p_why));
+    RETURN true;
 END $$;
 
 -- Called by every change of owner (src/market.c): the offers were made to
@@ -500,8 +493,9 @@ BEGIN
     FOR v_id IN SELECT offer_id FROM offers WHERE handle = p_handle AND state = 'open'
                  ORDER BY offer_id
     LOOP
-        PERFORM _void_offer(v_id, 'voided', p_at, p_why);
-        n := n + 1;
+        IF _void_offer(v_id, 'voided', p_at, p_why) THEN
+            n := n + 1;
+        END IF;
     END LOOP;
     RETURN n;
 END $$;
@@ -556,8 +550,7 @@ BEGIN
      WHERE account_id IN (SELECT buyer_id FROM offers WHERE offer_id = ANY (v_ids))
      ORDER BY ledger_account_id FOR NO KEY UPDATE;
     FOREACH v_id IN ARRAY v_ids LOOP
-        IF (SELECT state FROM offers WHERE offer_id = v_id) = 'open' THEN
-            PERFORM _void_offer(v_id, 'expired', p_as_of, 'it expired');
+        IF _void_offer(v_id, 'expired', p_as_of, 'it expired') THEN
             offers_expired := offers_expired + 1;
         END IF;
     END LOOP;
@@ -636,10 +629,7 @@ BEGIN
     IF h.owner_id = p_buyer_id THEN
         RAISE EXCEPTION 'account % already owns handle "%"', p_buyer_id, v_handle USING ERRCODE = 'HM008';
     END IF;
-    IF h.hold_reason IS NOT NULL THEN
-        RAISE EXCEPTION 'handle "%" is under hold', v_handle
-            USING ERRCODE = 'HM010', DETAIL = format('hold: %s', h.hold_reason);
-    END IF;
+    PERFORM _refuse_held(v_handle, h.hold_reason);
     IF p_expires_at IS NULL OR p_expires_at <= p_as_of THEN
         RAISE EXCEPTION 'an offer must expire after it is made'
             USING ERRCODE = 'invalid_parameter_value',
