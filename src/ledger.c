@@ -115,20 +115,59 @@ hm_claim_closing(const char *key, const char *kind, const char *request,
 	return claim(key, kind, request, handle, at, pending_id, transfer_id);
 }
 
+static void
+require_key(const char *key)
+{
+	if (key[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("idempotency key must not be empty"),
+				 errhint("Send one key per intended payment, and the same key when you retry it.")));
+}
+
+/*
+ * The transfer a used key made, when this is the same request again (a
+ * retry); HM006 when it is another.  False when the key is unused, or, with
+ * must_exist, 40001 when its transfer is invisible to this snapshot.
+ */
+static bool
+replay_of(const char *key, const char *kind, const char *request, bool must_exist,
+		  int64 *transfer_id)
+{
+	Datum		v[1] = {CStringGetTextDatum(key)};
+	char	   *first_kind;
+	char	   *first_request;
+
+	if (hm_plan_run(&transfer_by_key, v, NULL) == 0)
+	{
+		if (must_exist)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("idempotency key \"%s\" was used by a transaction this one cannot see", key),
+					 errhint("Retry in a READ COMMITTED transaction.")));
+		return false;
+	}
+	*transfer_id = hm_result_int64(0, 1);
+	first_kind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	first_request = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	if (strcmp(first_kind, kind) != 0 || strcmp(first_request, request) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_HM_IDEMPOTENCY),
+				 errmsg("idempotency key \"%s\" was already used for another request", key),
+				 errdetail("Transfer %lld was made with it by %s; this request is %s.",
+						   (long long) *transfer_id, first_request, request),
+				 errhint("Use a new key for a new request.")));
+	return true;
+}
+
 static bool
 claim(const char *key, const char *kind, const char *request,
 	  const char *handle, TimestampTz at, int64 pending_id, int64 *transfer_id)
 {
 	Datum		v[6];
 	char		nulls[6] = {' ', ' ', ' ', handle ? ' ' : 'n', ' ', pending_id ? ' ' : 'n'};
-	char	   *first_kind;
-	char	   *first_request;
 
-	if (key[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("idempotency key must not be empty"),
-				 errhint("Send one key per intended payment, and the same key when you retry it.")));
+	require_key(key);
 	v[0] = CStringGetTextDatum(key);
 	v[1] = CStringGetTextDatum(kind);
 	v[2] = CStringGetTextDatum(request);
@@ -140,24 +179,33 @@ claim(const char *key, const char *kind, const char *request,
 		*transfer_id = hm_result_int64(0, 1);
 		return true;
 	}
-
 	/* the key was used: by this same request (a retry) or another one */
-	if (hm_plan_run(&transfer_by_key, v, NULL) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("idempotency key \"%s\" was used by a transaction this one cannot see", key),
-				 errhint("Retry in a READ COMMITTED transaction.")));
-	*transfer_id = hm_result_int64(0, 1);
-	first_kind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	first_request = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
-	if (strcmp(first_kind, kind) != 0 || strcmp(first_request, request) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_HM_IDEMPOTENCY),
-				 errmsg("idempotency key \"%s\" was already used for another request", key),
-				 errdetail("Transfer %lld was made with it by %s; this request is %s.",
-						   (long long) *transfer_id, first_request, request),
-				 errhint("Use a new key for a new request.")));
+	replay_of(key, kind, request, true, transfer_id);
 	return false;
+}
+
+/*
+ * _replayed(key, kind, request) RETURNS bigint: for a caller that must lock
+ * rows before it claims its key (bid, make_offer), the transfer a retry of
+ * this request already made; NULL for an unused key; HM006 for another
+ * request.  The same rules as every claim, from the same code.
+ */
+PG_FUNCTION_INFO_V1(hm_replayed);
+Datum
+hm_replayed(PG_FUNCTION_ARGS)
+{
+	char	   *key = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int64		transfer_id;
+	bool		found;
+
+	require_key(key);
+	SPI_connect();
+	found = replay_of(key, text_to_cstring(PG_GETARG_TEXT_PP(1)),
+					  text_to_cstring(PG_GETARG_TEXT_PP(2)), false, &transfer_id);
+	SPI_finish();
+	if (!found)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(transfer_id);
 }
 
 static HmPlan wallets_lock = HM_PLAN(

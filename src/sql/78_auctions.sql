@@ -107,37 +107,16 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.bids', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.offers', '');
 
 -- A retried call: the transfer its key made, if it is this same request
--- (HM006 if another); NULL for a new key.  Called once the caller holds the
--- lock a concurrent first call would hold, so that call is seen committed.
-CREATE FUNCTION @extschema@._replayed(p_key text, p_request text) RETURNS bigint
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, @extschema@, pg_temp
-AS $$
-DECLARE
-    t transfers;
-BEGIN
-    IF p_key IS NULL OR p_key = '' THEN
-        RAISE EXCEPTION 'idempotency key must not be empty' USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Send one key per intended payment, and the same key when you retry it.';
-    END IF;
-    SELECT * INTO t FROM transfers WHERE idempotency_key = p_key;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    END IF;
-    IF t.request <> p_request THEN
-        RAISE EXCEPTION 'idempotency key "%" was already used for another request', p_key
-            USING ERRCODE = 'HM006',
-                  DETAIL = format('Transfer %s was made with it by %s; this request is %s.',
-                                  t.transfer_id, t.request, p_request),
-                  HINT = 'Use a new key for a new request.';
-    END IF;
-    RETURN t.transfer_id;
-END $$;
+-- (HM006 if another); NULL for a new key (src/ledger.c, as every claim).
+-- Called once the caller holds the lock a concurrent first call would hold,
+-- so that call is seen committed.
+CREATE FUNCTION @extschema@._replayed(p_key text, p_kind text, p_request text) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'hm_replayed' LANGUAGE C STABLE STRICT;
 
 -- The arguments a money function refuses when missing, in buy()'s words.
 CREATE FUNCTION @extschema@._require_args(p_function text, VARIADIC p_missing boolean[])
     RETURNS void
-    LANGUAGE plpgsql IMMUTABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -307,7 +286,7 @@ BEGIN
     PERFORM _mark_active(p_bidder_id, p_as_of);     -- first: it takes the activity lock
     PERFORM _require_account(p_bidder_id);
     SELECT * INTO a FROM auctions WHERE handle = v_handle AND state = 'open' FOR UPDATE;
-    v_hold := _replayed(p_key, v_request);
+    v_hold := _replayed(p_key, 'hold', v_request);
     IF v_hold IS NOT NULL THEN
         RETURN v_hold;
     END IF;
@@ -618,7 +597,7 @@ BEGIN
     PERFORM _require_account(p_buyer_id);
     -- shared: offers may be made side by side, but not while the handle moves
     SELECT * INTO h FROM handles WHERE handle = v_handle FOR SHARE;
-    v_hold := _replayed(p_key, v_request);
+    v_hold := _replayed(p_key, 'hold', v_request);
     IF v_hold IS NOT NULL THEN
         RETURN v_hold;
     END IF;
