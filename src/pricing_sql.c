@@ -7,6 +7,7 @@
  * list copied in each backend (pricing_cache.c).  The arithmetic is the
  * core's (src/core/pricing.h).
  */
+#include "price.h"
 #include "pricing_cache.h"
 
 #include "access/genam.h"
@@ -28,9 +29,8 @@
 /* defined in handle_functions.c: the key as stored in the tables */
 extern Datum handle_confusable_key(PG_FUNCTION_ARGS);
 
-/* The schema of the function called, kept for the query in fn_extra */
-static Oid
-caller_namespace(FunctionCallInfo fcinfo)
+Oid
+hm_function_namespace(FunctionCallInfo fcinfo)
 {
 	Oid		   *nsp = (Oid *) fcinfo->flinfo->fn_extra;
 
@@ -43,50 +43,10 @@ caller_namespace(FunctionCallInfo fcinfo)
 	return *nsp;
 }
 
-/* Where the price comes from; the names are what _price_parts returns */
-typedef enum PriceSource
-{
-	SRC_HELD,					/* a legal hold freezes it */
-	SRC_OWNED,					/* registered or at risk, not listed */
-	SRC_LISTED,					/* its owner's fixed-price listing */
-	SRC_REDEMPTION,
-	SRC_QUARANTINE,
-	SRC_PREMIUM,				/* released: base + decaying premium */
-	SRC_AVAILABLE,				/* released: base */
-	SRC_NO_TIER,				/* released, shorter than every tier */
-	SRC_PREMIUM_LIST,			/* on the premium list */
-	SRC_RESERVED,				/* on the premium list, but reserved since */
-	SRC_UNSOLD					/* no row: free, reserved or a look-alike */
-} PriceSource;
-
-static const char *const source_names[] = {
+const char *const hm_price_source_names[] = {
 	"held", "owned", "listed", "redemption", "quarantine", "premium",
 	"available", "no_tier", "premium_list", "reserved", "unsold"
 };
-
-typedef struct PriceInfo
-{
-	text	   *handle;			/* canonical, UTF-8 */
-	PriceSource source;
-	bool		has_price;
-	int64		price;
-	int32		length;			/* code points */
-	int64		base;			/* released handles: the parts of price */
-	int64		premium;
-	int32		premium_day;	/* 1-based day of the premium phase */
-	int32		premium_days;	/* days in the premium phase */
-	int32		pricing_version;	/* in force at as_of */
-	TimestampTz phase_ends_at;	/* HM_TIME_MAX: none */
-	TimestampTz next_pricing_at;	/* HM_TIME_MAX: none */
-	bool		has_owner;
-	int64		owner_id;
-	char	   *state;			/* handles.state */
-	char	   *category;		/* premium list category, or reservation
-								 * reason */
-	bool		list_price_set;	/* premium list: price set on the entry */
-	TimestampTz locked_until;	/* 0 and !has_locked: none */
-	bool		has_locked;
-} PriceInfo;
 
 static void
 money_error(hm_money_status st, const PriceInfo *info, const char *what)
@@ -289,8 +249,8 @@ refuse_candidate(text *candidate, const PolicyVersion *pol, const char *fallback
  * What the platform asks for candidate at as_of, and why (see
  * price() in src/sql/75_pricing.sql for the rules).
  */
-static void
-compute_price(FunctionCallInfo fcinfo, text *candidate, TimestampTz as_of, PriceInfo *info)
+void
+hm_compute_price(Oid nsp, text *candidate, TimestampTz as_of, Snapshot snapshot, PriceInfo *info)
 {
 	int			len;
 	char	   *utf8;
@@ -298,7 +258,6 @@ compute_price(FunctionCallInfo fcinfo, text *candidate, TimestampTz as_of, Price
 	size_t		canonlen;
 	hm_error	err;
 	const PricingVersion *pricing;
-	Snapshot	snapshot;
 	Relation	rel;
 	bool		found;
 	TimestampTz released_at = 0;
@@ -307,7 +266,7 @@ compute_price(FunctionCallInfo fcinfo, text *candidate, TimestampTz as_of, Price
 	char		reason[HM_DETAIL_LEN];
 
 	memset(info, 0, sizeof(*info));
-	rel = hm_price_prepare(caller_namespace(fcinfo));
+	rel = hm_price_prepare(nsp);
 	pricing = hm_pricing_version_at(as_of);
 	info->pricing_version = pricing->version;
 	info->next_pricing_at = hm_next_pricing_after(as_of);
@@ -326,7 +285,6 @@ compute_price(FunctionCallInfo fcinfo, text *candidate, TimestampTz as_of, Price
 	info->handle = cstring_to_text_with_len(canon, (int) canonlen);
 	info->length = (int32) hm_codepoint_count(canon, canonlen);
 
-	snapshot = GetActiveSnapshot();
 	found = read_handle_row(rel, info, snapshot, &released_at, &policy_version);
 	table_close(rel, NoLock);
 	if (found)
@@ -362,7 +320,8 @@ hm_price(PG_FUNCTION_ARGS)
 {
 	PriceInfo	info;
 
-	compute_price(fcinfo, PG_GETARG_TEXT_PP(0), PG_GETARG_TIMESTAMPTZ(1), &info);
+	hm_compute_price(hm_function_namespace(fcinfo), PG_GETARG_TEXT_PP(0), PG_GETARG_TIMESTAMPTZ(1),
+					 GetActiveSnapshot(), &info);
 	if (!info.has_price)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(info.price);
@@ -379,7 +338,8 @@ hm_price_parts(PG_FUNCTION_ARGS)
 	bool		nulls[16];
 	int			i = 0;
 
-	compute_price(fcinfo, PG_GETARG_TEXT_PP(0), PG_GETARG_TIMESTAMPTZ(1), &info);
+	hm_compute_price(hm_function_namespace(fcinfo), PG_GETARG_TEXT_PP(0), PG_GETARG_TIMESTAMPTZ(1),
+					 GetActiveSnapshot(), &info);
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "_price_parts must return a composite type");
 	tupdesc = BlessTupleDesc(tupdesc);
@@ -387,7 +347,7 @@ hm_price_parts(PG_FUNCTION_ARGS)
 
 #define PUT(cond, value) (nulls[i] = !(cond), values[i++] = (cond) ? (value) : (Datum) 0)
 	PUT(true, PointerGetDatum(info.handle));
-	PUT(true, CStringGetTextDatum(source_names[info.source]));
+	PUT(true, CStringGetTextDatum(hm_price_source_names[info.source]));
 	PUT(info.has_price, Int64GetDatum(info.price));
 	PUT(true, Int32GetDatum(info.length));
 	PUT(info.source == SRC_PREMIUM || info.source == SRC_AVAILABLE, Int64GetDatum(info.base));

@@ -185,75 +185,33 @@ CREATE FUNCTION @extschema@.quote(candidate text, buyer_id bigint, as_of timesta
                                   OUT price_cents bigint, OUT fee_cents bigint,
                                   OUT seller_id bigint, OUT valid_until timestamptz,
                                   OUT reason text)
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    AS 'MODULE_PATHNAME', 'hm_quote_sql'
+    LANGUAGE C STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp;
+
+-- Why a handle nobody holds and nobody sells is not for sale: reserved, or
+-- a look-alike of a handle or of a premium-list entry; else it is free.
+-- Called by quote() (src/quote.c).
+CREATE FUNCTION @extschema@._unsold_reason(p_handle @extschema@.handle)
+    RETURNS text
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
-    p record;
-    v_sub text;
-    v_bps integer;
     v_res reserved;
     v_other text;
-    v_len text;
 BEGIN
-    IF NOT EXISTS (SELECT FROM accounts a WHERE a.account_id = quote.buyer_id) THEN
-        PERFORM _unknown_account(buyer_id);
+    v_res := reservation_for(confusable_key(p_handle));
+    IF v_res.pattern IS NOT NULL THEN
+        RETURN format('not for sale: reserved (%s)', v_res.reason);
     END IF;
-    IF candidate IS NULL OR as_of IS NULL THEN
-        RAISE EXCEPTION 'quote arguments must not be null' USING ERRCODE = 'null_value_not_allowed';
+    SELECT format('"%s"', h.handle) INTO v_other
+      FROM handles h WHERE h.key = confusable_key(p_handle);
+    IF v_other IS NULL THEN
+        SELECT format('%s handle "%s"', m.category, m.handle) INTO v_other
+          FROM premium_handles m WHERE m.key = confusable_key(p_handle);
     END IF;
-    p := _price_parts(candidate, as_of);
-    price_cents := p.price_cents;
-    fee_cents := CASE WHEN p.price_cents IS NOT NULL THEN 0 END;
-    v_len := format('%s character%s', p.length, CASE WHEN p.length = 1 THEN '' ELSE 's' END);
-    CASE p.source
-    WHEN 'premium' THEN
-        valid_until := least(as_of + interval '1 minute', p.phase_ends_at, p.next_pricing_at);
-        reason := format('premium day %s of %s: base %s (%s) + premium %s', p.premium_day,
-                         p.premium_days, dollars(p.base_cents), v_len, dollars(p.premium_cents));
-    WHEN 'available' THEN
-        valid_until := p.next_pricing_at;
-        reason := format('released, now at its base price: %s (%s)', dollars(p.base_cents), v_len);
-    WHEN 'listed' THEN
-        seller_id := p.owner_id;
-        SELECT a.subscription INTO v_sub FROM accounts a WHERE a.account_id = p.owner_id;
-        v_bps := commission_bps(v_sub, as_of);
-        fee_cents := commission_fee(p.price_cents, v_bps);
-        reason := format('listed by its owner at %s; commission %s%% (%s)', dollars(p.price_cents),
-                         trim_scale(v_bps / 100.0), v_sub)
-                  || CASE WHEN p.transfer_locked_until > as_of
-                          THEN format('; transfer locked until %s', utc_time(p.transfer_locked_until))
-                          ELSE '' END;
-    WHEN 'premium_list' THEN
-        valid_until := CASE WHEN NOT p.own_price THEN p.next_pricing_at END;
-        reason := format('%s handle: %s', p.category, dollars(p.price_cents));
-    WHEN 'redemption', 'quarantine' THEN
-        valid_until := p.phase_ends_at;
-        reason := format('in %s until %s', p.source, utc_time(p.phase_ends_at));
-    WHEN 'held' THEN
-        reason := 'not for sale: held';
-    WHEN 'owned' THEN
-        reason := format('not for sale: %s', replace(p.state, '_', ' '));
-    WHEN 'no_tier' THEN
-        -- register_handle() gives a released handle without a price away
-        reason := format('free to register: no price tier for %s', v_len);
-    WHEN 'reserved' THEN
-        reason := format('not for sale: reserved (%s)', p.category);
-    ELSE
-        -- no row and not on the premium list: free, unless reserved or a look-alike
-        v_res := reservation_for(confusable_key(p.handle));
-        IF v_res.pattern IS NOT NULL THEN
-            reason := format('not for sale: reserved (%s)', v_res.reason);
-        ELSE
-            SELECT format('"%s"', h.handle) INTO v_other
-              FROM handles h WHERE h.key = confusable_key(p.handle);
-            IF v_other IS NULL THEN
-                SELECT format('%s handle "%s"', m.category, m.handle) INTO v_other
-                  FROM premium_handles m WHERE m.key = confusable_key(p.handle);
-            END IF;
-            reason := coalesce('not for sale: confusable with ' || v_other, 'free to register');
-        END IF;
-    END CASE;
+    RETURN coalesce('not for sale: confusable with ' || v_other, 'free to register');
 END $$;
 COMMENT ON FUNCTION @extschema@.quote(text, bigint, timestamptz) IS
     'the price of a handle for a buyer: price, the platform''s fee, the seller (NULL: the platform), until when it holds, and why';
