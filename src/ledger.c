@@ -54,15 +54,21 @@ static HmPlan account_exists = HM_PLAN(
 	1, INT8OID);
 
 void
+hm_refuse_unknown_account(int64 account_id)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_HM_ACCOUNT),
+			 errmsg("account %lld does not exist", (long long) account_id),
+			 errhint("Create it first with handle_market.upsert_account().")));
+}
+
+void
 hm_require_account(int64 account_id)
 {
 	Datum		v[1] = {Int64GetDatum(account_id)};
 
 	if (hm_plan_run(&account_exists, v, NULL) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_HM_ACCOUNT),
-				 errmsg("account %lld does not exist", (long long) account_id),
-				 errhint("Create it first with handle_market.upsert_account().")));
+		hm_refuse_unknown_account(account_id);
 }
 
 static HmPlan wallet_find = HM_PLAN(

@@ -19,10 +19,12 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "escrow.h"
 #include "ledger.h"
+#include "price.h"
 #include "spi_plan.h"
 
 #define ERRCODE_HM_PROFILE MAKE_SQLSTATE('H','M','0','0','4')
@@ -50,38 +52,17 @@ timestamp_text(TimestampTz t)
 }
 
 /*
- * The policy in force, written out rather than called as policy_at(): a SQL
- * function with a SET clause is never inlined, so each call would read and
- * plan its body again; here it is planned once with the saved plan.
+ * The canonical form of candidate under the profile in force at as_of
+ * (HM004), and a copy of that policy version for the statements to come:
+ * their plans take its values as parameters, so they neither read the
+ * policy table nor sort its versions on every call.
  */
-#define POLICY_AT(ts) \
-	"(SELECT * FROM policy WHERE effective_from <= " ts \
-	" ORDER BY effective_from DESC LIMIT 1)"
-
-static HmPlan profile_check = HM_PLAN(
-	"SELECT check_handle($1, p.profile), p.profile FROM " POLICY_AT("$2") " p",
-	2, TEXTOID, TIMESTAMPTZOID);
-static HmPlan canonical = HM_PLAN(
-	"SELECT $1::handle::text",
-	1, TEXTOID);
-
-/* The canonical form of candidate; HM004 when it is no handle. */
 static char *
-canonical_handle(const char *candidate, TimestampTz as_of)
+canonical_handle(FunctionCallInfo fcinfo, const char *candidate, TimestampTz as_of,
+				 PolicyVersion *pol)
 {
-	Datum		v[2] = {CStringGetTextDatum(candidate), TimestampTzGetDatum(as_of)};
-	char	   *reason;
-
-	hm_plan_run(&profile_check, v, NULL);
-	reason = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	if (reason != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_HM_PROFILE),
-				 errmsg("handle \"%s\" does not meet the %s profile", candidate,
-						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)),
-				 errdetail("%s", reason)));
-	hm_plan_run(&canonical, v, NULL);
-	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	hm_policy_in_force(hm_function_namespace(fcinfo), as_of, pol);
+	return hm_canonical_handle(cstring_to_text(candidate), pol);
 }
 
 static HmPlan handle_lock = HM_PLAN(
@@ -196,23 +177,26 @@ static HmPlan owner_change = HM_PLAN(
 	"UPDATE handles h SET owner_id = $2, previous_owner_id = coalesce(h.owner_id, h.previous_owner_id), "
 	"       state = 'registered', "
 	"       display = $4, registered_at = $3, notice_at = NULL, released_at = NULL, "
-	"       list_price_cents = NULL, listed_at = NULL, policy_version = p.version, "
-	"       transfer_locked_until = $3 + p.transfer_lock "
-	"  FROM " POLICY_AT("$3") " p WHERE h.handle = $1::handle",
-	4, TEXTOID, INT8OID, TIMESTAMPTZOID, TEXTOID);
+	"       list_price_cents = NULL, listed_at = NULL, policy_version = $5, "
+	"       transfer_locked_until = $3 + $6 "
+	" WHERE h.handle = $1::handle",
+	6, TEXTOID, INT8OID, TIMESTAMPTZOID, TEXTOID, INT4OID, INTERVALOID);
 static HmPlan owner_first = HM_PLAN(
 	"INSERT INTO handles (handle, display, owner_id, state, registered_at, policy_version, "
 	"                     transfer_locked_until) "
-	"SELECT $1::handle, $4, $2, 'registered', $3, p.version, $3 + p.transfer_lock "
-	"  FROM " POLICY_AT("$3") " p ON CONFLICT DO NOTHING",
-	4, TEXTOID, INT8OID, TIMESTAMPTZOID, TEXTOID);
+	"VALUES ($1::handle, $4, $2, 'registered', $3, $5, $3 + $6) ON CONFLICT DO NOTHING",
+	6, TEXTOID, INT8OID, TIMESTAMPTZOID, TEXTOID, INT4OID, INTERVALOID);
 
-/* Gives the handle to account_id and starts its transfer lock. */
+/*
+ * Gives the handle to account_id and starts its transfer lock, under pol,
+ * the policy version in force at the time.
+ */
 static void
-set_owner(const LockedHandle *h, int64 account_id, TimestampTz at)
+set_owner(const LockedHandle *h, int64 account_id, TimestampTz at, const PolicyVersion *pol)
 {
-	Datum		v[4] = {CStringGetTextDatum(h->handle), Int64GetDatum(account_id),
-	TimestampTzGetDatum(at), CStringGetTextDatum(h->display)};
+	Datum		v[6] = {CStringGetTextDatum(h->handle), Int64GetDatum(account_id),
+		TimestampTzGetDatum(at), CStringGetTextDatum(h->display), Int32GetDatum(pol->version),
+	IntervalPGetDatum(&pol->transfer_lock)};
 
 	if (h->exists)
 	{
@@ -227,6 +211,14 @@ set_owner(const LockedHandle *h, int64 account_id, TimestampTz at)
 				 errhint("lookup() shows its owner; nothing was charged.")));
 }
 
+/* What lock_sale_wallets() found */
+typedef struct SaleWallets
+{
+	int64		wallet_a;		/* 0: account a has no wallet */
+	int64		wallet_b;
+	bool		offers;			/* open offers on the handle (true when unknown) */
+} SaleWallets;
+
 /*
  * Locks, in ledger account id order, every wallet a change of owner writes:
  * the buyer's and the seller's (those given), and those of everyone with an
@@ -234,44 +226,56 @@ set_owner(const LockedHandle *h, int64 account_id, TimestampTz at)
  * moves a handle locks them here, after the handle and before any wallet, so
  * no two of them can deadlock on wallets.  The two lists are one semi-join
  * on the wallets' unique account_id: an OR of them would be no index
- * condition, and every sale would scan every wallet.
+ * condition, and every sale would scan every wallet.  No offer can be made
+ * meanwhile: make_offer() shares the lock of the handle row, which the
+ * caller holds.
  */
 static HmPlan sale_wallets_lock = HM_PLAN(
-	"SELECT 1 FROM ledger_accounts l "
-	" WHERE l.account_id IN (SELECT unnest($1) "
-	"                        UNION SELECT o.buyer_id FROM offers o "
-	"                               WHERE o.handle = $2::handle AND o.state = 'open') "
-	" ORDER BY l.ledger_account_id FOR NO KEY UPDATE",
+	"WITH o AS (SELECT o.buyer_id FROM offers o WHERE o.handle = $2::handle AND o.state = 'open') "
+	"SELECT l.ledger_account_id, l.account_id, EXISTS (SELECT FROM o) "
+	"  FROM ledger_accounts l "
+	" WHERE l.account_id IN (SELECT unnest($1) UNION SELECT o.buyer_id FROM o) "
+	" ORDER BY l.ledger_account_id FOR NO KEY UPDATE OF l",
 	2, INT8ARRAYOID, TEXTOID);
 static HmPlan offers_void = HM_PLAN(
 	"SELECT _void_offers($1::handle, $2, $3)",
 	3, TEXTOID, TIMESTAMPTZOID, TEXTOID);
 
-static void
+static SaleWallets
 lock_sale_wallets(const char *handle, int64 a, int64 b)
 {
 	Datum		ids[2] = {Int64GetDatum(a), Int64GetDatum(b)};
 	Datum		v[2];
+	uint64		n;
+	SaleWallets w = {0, 0, true};
 
 	v[0] = PointerGetDatum(construct_array(ids, 2, INT8OID, sizeof(int64), FLOAT8PASSBYVAL,
 										   TYPALIGN_DOUBLE));
 	v[1] = CStringGetTextDatum(handle);
-	hm_plan_run(&sale_wallets_lock, v, NULL);
-}
+	n = hm_plan_run(&sale_wallets_lock, v, NULL);
+	for (uint64 r = 0; r < n; r++)
+	{
+		int64		account = hm_result_int64(r, 2);
+		bool		isnull;
 
-static HmPlan offers_open = HM_PLAN(
-	"SELECT 1 FROM offers WHERE handle = $1::handle AND state = 'open' LIMIT 1",
-	1, TEXTOID);
+		if (account == a)
+			w.wallet_a = hm_result_int64(r, 1);
+		if (account == b)
+			w.wallet_b = hm_result_int64(r, 1);
+		w.offers = DatumGetBool(hm_result(r, 3, &isnull));
+	}
+	return w;
+}
 
 /* The offers made to the previous owner end with the change of owner. */
 static void
-void_offers(const char *handle, TimestampTz at, const char *why)
+void_offers(const SaleWallets *w, const char *handle, TimestampTz at, const char *why)
 {
 	Datum		v[3] = {CStringGetTextDatum(handle), TimestampTzGetDatum(at),
 	CStringGetTextDatum(why)};
 
 	/* most handles have none: no call into PL/pgSQL for them */
-	if (hm_plan_run(&offers_open, v, NULL) > 0)
+	if (w->offers)
 		hm_plan_run(&offers_void, v, NULL);
 }
 
@@ -300,13 +304,30 @@ refuse_auctioned(const char *handle)
 	}
 }
 
-static HmPlan recently_active = HM_PLAN(
-	"SELECT 1 FROM accounts a, " POLICY_AT("$2") " p "
-	" WHERE a.account_id = $1 AND a.last_active_at >= $2 - p.touch_resolution",
-	2, INT8OID, TIMESTAMPTZOID);
+static HmPlan buyer_activity = HM_PLAN(
+	"SELECT last_active_at >= $2 - $3 FROM accounts WHERE account_id = $1",
+	3, INT8OID, TIMESTAMPTZOID, INTERVALOID);
 static HmPlan activity = HM_PLAN(
 	"SELECT _mark_active($1, $2)",
 	2, INT8OID, TIMESTAMPTZOID);
+
+/*
+ * HM011 unless the buyer's account exists; whether its activity is older
+ * than the touch resolution of pol, so that buying must record it.
+ */
+static bool
+buyer_needs_touch(int64 account_id, TimestampTz at, const PolicyVersion *pol)
+{
+	Datum		v[3] = {Int64GetDatum(account_id), TimestampTzGetDatum(at),
+	IntervalPGetDatum(&pol->touch_resolution)};
+	bool		isnull;
+	bool		recent;
+
+	if (hm_plan_run(&buyer_activity, v, NULL) == 0)
+		hm_refuse_unknown_account(account_id);
+	recent = DatumGetBool(hm_result(0, 1, &isnull));
+	return isnull || !recent;
+}
 
 /* As touch() does: a write only when the last one is older than the
  * policy's touch resolution. */
@@ -315,14 +336,8 @@ mark_active(int64 account_id, TimestampTz at)
 {
 	Datum		v[2] = {Int64GetDatum(account_id), TimestampTzGetDatum(at)};
 
-	if (hm_plan_run(&recently_active, v, NULL) == 0)
-		hm_plan_run(&activity, v, NULL);
+	hm_plan_run(&activity, v, NULL);
 }
-
-static HmPlan quote_plan = HM_PLAN(
-	"SELECT q.price_cents, q.fee_cents, q.seller_id, q.reason "
-	"  FROM quote($1, $2, $3) q",
-	3, TEXTOID, INT8OID, TIMESTAMPTZOID);
 
 PG_FUNCTION_INFO_V1(hm_buy);
 Datum
@@ -333,20 +348,20 @@ hm_buy(PG_FUNCTION_ARGS)
 	int64		max_price;
 	char	   *key;
 	TimestampTz as_of;
+	PolicyVersion pol;
+	bool		needs_touch;
 	char	   *handle;
 	char	   *request;
 	int64		transfer_id;
 	LockedHandle h;
-	Datum		v[3];
-	bool		isnull;
+	HmQuote		q;
 	int64		price;
 	int64		fee;
 	bool		platform;
-	int64		seller_id = 0;
-	char	   *reason;
+	int64		seller_id;
+	SaleWallets w;
 	HmLeg		legs[3];
 	int			nlegs = 0;
-	int64		buyer_wallet;
 	const char *from_state;
 
 	hm_require_args(fcinfo, 5);
@@ -362,8 +377,9 @@ hm_buy(PG_FUNCTION_ARGS)
 				 errdetail("It was %lld cents.", (long long) max_price)));
 
 	SPI_connect();
-	hm_require_account(buyer_id);
-	handle = canonical_handle(candidate, as_of);
+	hm_policy_in_force(hm_function_namespace(fcinfo), as_of, &pol);
+	needs_touch = buyer_needs_touch(buyer_id, as_of, &pol);
+	handle = hm_canonical_handle(cstring_to_text(candidate), &pol);
 	request = psprintf("buy(candidate => %s, buyer_id => %lld, max_price_cents => %lld)",
 					   quote_literal_cstr(candidate), (long long) buyer_id, (long long) max_price);
 	if (!hm_claim_transfer(key, "purchase", request, handle, as_of, &transfer_id))
@@ -376,7 +392,8 @@ hm_buy(PG_FUNCTION_ARGS)
 	 * Buying is activity (a dormant buyer's new handle must not be noticed
 	 * the same day), and the activity lock comes before any row.
 	 */
-	mark_active(buyer_id, as_of);
+	if (needs_touch)
+		mark_active(buyer_id, as_of);
 	h = lock_handle(candidate, handle, as_of);
 	if (h.exists)
 	{
@@ -388,52 +405,51 @@ hm_buy(PG_FUNCTION_ARGS)
 	}
 	refuse_auctioned(h.handle);
 
-	/* priced now, on the locked row */
-	v[0] = CStringGetTextDatum(h.handle);
-	v[1] = Int64GetDatum(buyer_id);
-	v[2] = TimestampTzGetDatum(as_of);
-	hm_plan_run(&quote_plan, v, NULL);
-	reason = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
-	price = DatumGetInt64(hm_result(0, 1, &isnull));
-	if (isnull)
+	/* priced now, on the locked row: under a snapshot taken after the lock */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	hm_quote(hm_function_namespace(fcinfo), cstring_to_text(h.handle), as_of,
+			 GetActiveSnapshot(), &q);
+	PopActiveSnapshot();
+	price = q.price;
+	if (!q.has_price)
 		ereport(ERROR,
 				(errcode(ERRCODE_HM_STATE),
 				 errmsg("handle \"%s\" is not for sale", h.handle),
-				 errdetail("%s", reason ? reason : "no price")));
+				 errdetail("%s", q.reason)));
 	/* a tier of 0: the platform gives it away, through register_handle */
 	if (price == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_HM_STATE),
 				 errmsg("handle \"%s\" is not for sale: it is free to register", h.handle),
-				 errdetail("%s", reason),
+				 errdetail("%s", q.reason),
 				 errhint("Register it with handle_market.register_handle().")));
 	if (h.exists && h.has_owner)
 		refuse_locked(&h);
-	fee = DatumGetInt64(hm_result(0, 2, &isnull));
-	seller_id = DatumGetInt64(hm_result(0, 3, &isnull));
-	platform = isnull;
+	fee = q.fee;
+	platform = !q.has_seller;
+	seller_id = platform ? buyer_id : q.seller_id;
 	if (price > max_price)
 		ereport(ERROR,
 				(errcode(ERRCODE_HM_PRICE),
 				 errmsg("the price of handle \"%s\" is above max_price_cents", h.handle),
 				 errdetail("The price is %s (%s); the most this buyer would pay is %s.",
-						   hm_cents_text(price), reason, hm_cents_text(max_price))));
+						   hm_cents_text(price), q.reason, hm_cents_text(max_price))));
 
 	/* the money: the buyer pays, the seller gets the price less the fee */
-	buyer_wallet = hm_wallet(buyer_id, false);
-	if (buyer_wallet == 0)
+	w = lock_sale_wallets(h.handle, buyer_id, seller_id);
+	if (w.wallet_a == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_HM_FUNDS),
 				 errmsg("insufficient funds"),
 				 errdetail("The wallet has %s available; this needs %s.",
 						   hm_cents_text(0), hm_cents_text(price)),
 				 errhint("Deposit more with handle_market.deposit().")));
-	lock_sale_wallets(h.handle, buyer_id, platform ? buyer_id : seller_id);
-	legs[nlegs++] = (HmLeg) {buyer_wallet, -price, true, 0};
+	legs[nlegs++] = (HmLeg) {w.wallet_a, -price, true, 0};
 	if (platform)
 		fee = price;
 	else if (price - fee > 0)
-		legs[nlegs++] = (HmLeg) {hm_wallet(seller_id, true), price - fee, true, 0};
+		legs[nlegs++] = (HmLeg) {w.wallet_b ? w.wallet_b : hm_wallet(seller_id, true),
+			price - fee, true, 0};
 	if (fee > 0)
 		legs[nlegs++] = (HmLeg) {hm_fee_account(transfer_id), fee, false, 0};
 	hm_post(transfer_id, legs, nlegs);
@@ -442,12 +458,12 @@ hm_buy(PG_FUNCTION_ARGS)
 	/* the stored state (a released handle's phase is derived, not stored),
 	 * so that each event starts where the previous one ended */
 	from_state = h.exists ? h.state : NULL;
-	set_owner(&h, buyer_id, as_of);
-	void_offers(h.handle, as_of, psprintf("@%s was sold", h.handle));
+	set_owner(&h, buyer_id, as_of, &pol);
+	void_offers(&w, h.handle, as_of, psprintf("@%s was sold", h.handle));
 	if (platform)
 		record_new_owner(&h, from_state, as_of, buyer_id,
 						 psprintf("bought from the platform for %s, %s (transfer %lld)",
-								  hm_cents_text(price), reason, (long long) transfer_id),
+								  hm_cents_text(price), q.reason, (long long) transfer_id),
 						 "bought", psprintf("You bought @%s for %s.", h.handle, hm_cents_text(price)),
 						 false, 0, NULL, NULL);
 	else
@@ -475,6 +491,8 @@ hm_transfer_handle(PG_FUNCTION_ARGS)
 	char	   *request;
 	int64		transfer_id;
 	LockedHandle h;
+	PolicyVersion pol;
+	SaleWallets w;
 
 	hm_require_args(fcinfo, 5);
 	candidate = text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -486,7 +504,7 @@ hm_transfer_handle(PG_FUNCTION_ARGS)
 	SPI_connect();
 	hm_require_account(from_id);
 	hm_require_account(to_id);
-	handle = canonical_handle(candidate, as_of);
+	handle = canonical_handle(fcinfo, candidate, as_of, &pol);
 	request = psprintf("transfer_handle(candidate => %s, from_id => %lld, to_id => %lld)",
 					   quote_literal_cstr(candidate), (long long) from_id, (long long) to_id);
 	if (!hm_claim_transfer(key, "handle_transfer", request, handle, as_of, &transfer_id))
@@ -503,9 +521,9 @@ hm_transfer_handle(PG_FUNCTION_ARGS)
 	refuse_held(&h);
 	refuse_locked(&h);
 	refuse_auctioned(h.handle);
-	lock_sale_wallets(h.handle, from_id, to_id);
-	set_owner(&h, to_id, as_of);
-	void_offers(h.handle, as_of, psprintf("@%s was given to another account", h.handle));
+	w = lock_sale_wallets(h.handle, from_id, to_id);
+	set_owner(&h, to_id, as_of, &pol);
+	void_offers(&w, h.handle, as_of, psprintf("@%s was given to another account", h.handle));
 	record_new_owner(&h, h.state, as_of, to_id,
 					 psprintf("transferred by account %lld (transfer %lld)",
 							  (long long) from_id, (long long) transfer_id),
@@ -523,14 +541,16 @@ static HmPlan listing_set = HM_PLAN(
 
 /* list_handle and unlist_handle */
 static void
-set_listing(const char *candidate, int64 seller_id, bool list, int64 price, TimestampTz as_of)
+set_listing(FunctionCallInfo fcinfo, const char *candidate, int64 seller_id, bool list,
+			int64 price, TimestampTz as_of)
 {
 	LockedHandle h;
+	PolicyVersion pol;
 	Datum		v[3];
 	char		nulls[3] = "   ";
 
 	hm_require_account(seller_id);
-	h = lock_handle(candidate, canonical_handle(candidate, as_of), as_of);
+	h = lock_handle(candidate, canonical_handle(fcinfo, candidate, as_of, &pol), as_of);
 	require_owner(&h, seller_id, list ? "list" : "unlist");
 	refuse_held(&h);
 	if (list)
@@ -564,7 +584,7 @@ hm_list_handle(PG_FUNCTION_ARGS)
 				 errmsg("price_cents must be positive"),
 				 errdetail("It was %lld cents.", (long long) price)));
 	SPI_connect();
-	set_listing(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_INT64(1), true, price,
+	set_listing(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_INT64(1), true, price,
 				PG_GETARG_TIMESTAMPTZ(3));
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -576,7 +596,7 @@ hm_unlist_handle(PG_FUNCTION_ARGS)
 {
 	hm_require_args(fcinfo, 3);
 	SPI_connect();
-	set_listing(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_INT64(1), false, 0,
+	set_listing(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_INT64(1), false, 0,
 				PG_GETARG_TIMESTAMPTZ(2));
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -614,6 +634,8 @@ hm_sell_from_hold(PG_FUNCTION_ARGS)
 	HmLeg		legs[3];
 	int			nlegs = 0;
 	const char *from_state;
+	PolicyVersion pol;
+	SaleWallets w;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
 		elog(ERROR, "_sell_from_hold: arguments must not be null");
@@ -623,6 +645,7 @@ hm_sell_from_hold(PG_FUNCTION_ARGS)
 	how = text_to_cstring(PG_GETARG_TEXT_PP(4));
 
 	SPI_connect();
+	hm_policy_in_force(hm_function_namespace(fcinfo), as_of, &pol);
 	h = lock_handle(handle, handle, as_of);
 	hold = hm_hold_lock(hold_id);
 	if (strcmp(hold.state, "posted") == 0)
@@ -665,18 +688,19 @@ hm_sell_from_hold(PG_FUNCTION_ARGS)
 		hm_plan_run(&commission, v, NULL);
 		fee = hm_result_int64(0, 1);
 	}
-	lock_sale_wallets(h.handle, hold.account_id, platform ? hold.account_id : seller_id);
+	w = lock_sale_wallets(h.handle, hold.account_id, platform ? hold.account_id : seller_id);
 	legs[nlegs++] = (HmLeg) {hold.wallet, -price, true, -price};
 	if (!platform && price - fee > 0)
-		legs[nlegs++] = (HmLeg) {hm_wallet(seller_id, true), price - fee, true, 0};
+		legs[nlegs++] = (HmLeg) {w.wallet_b ? w.wallet_b : hm_wallet(seller_id, true),
+			price - fee, true, 0};
 	if (fee > 0)
 		legs[nlegs++] = (HmLeg) {hm_fee_account(transfer_id), fee, false, 0};
 	hm_post(transfer_id, legs, nlegs);
 	hm_hold_mark(&hold, "posted", transfer_id, as_of);
 
 	from_state = h.exists ? h.state : NULL;
-	set_owner(&h, hold.account_id, as_of);
-	void_offers(h.handle, as_of, psprintf("@%s was sold", h.handle));
+	set_owner(&h, hold.account_id, as_of, &pol);
+	void_offers(&w, h.handle, as_of, psprintf("@%s was sold", h.handle));
 	if (platform)
 		record_new_owner(&h, from_state, as_of, hold.account_id,
 						 psprintf("%s from the platform for %s (transfer %lld)", how,

@@ -11,6 +11,8 @@
 
 #include "utils/snapshot.h"
 
+#include "pricing_cache.h"
+
 /* Where the price comes from; the names are what _price_parts returns */
 typedef enum PriceSource
 {
@@ -55,6 +57,15 @@ typedef struct PriceInfo
 
 /* The schema of the function fcinfo calls (kept in its fn_extra) */
 extern Oid	hm_function_namespace(FunctionCallInfo fcinfo);
+
+/* A copy of the policy version in force at as_of */
+extern void hm_policy_in_force(Oid nsp, TimestampTz as_of, PolicyVersion *pol);
+
+/*
+ * The canonical form of candidate, in the server encoding, when it meets
+ * the profile of pol (else HM004, with the profile's reason).
+ */
+extern char *hm_canonical_handle(text *candidate, const PolicyVersion *pol);
 
 /*
  * What the platform asks for candidate at as_of, read under snapshot from

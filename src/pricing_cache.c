@@ -243,6 +243,8 @@ policy_row(Relation rel, HeapTuple tup, void *arg pg_attribute_unused())
 	v->periods.redemption = hm_interval_usecs(DatumGetIntervalP(required(rel, tup, "redemption_period", INTERVALOID)));
 	v->periods.quarantine = hm_interval_usecs(DatumGetIntervalP(required(rel, tup, "quarantine_period", INTERVALOID)));
 	v->periods.premium_decay = hm_interval_usecs(DatumGetIntervalP(required(rel, tup, "premium_decay", INTERVALOID)));
+	v->transfer_lock = *DatumGetIntervalP(required(rel, tup, "transfer_lock", INTERVALOID));
+	v->touch_resolution = *DatumGetIntervalP(required(rel, tup, "touch_resolution", INTERVALOID));
 	if (!hm_profile_from_name(profile, &v->profile))
 		elog(ERROR, "handle_market: policy version %d has an unknown profile", v->version);
 	strlcpy(v->profile_name, profile, sizeof(v->profile_name));

@@ -50,6 +50,8 @@ typedef struct PolicyVersion
 	hm_release_periods periods;
 	hm_profile	profile;
 	char		profile_name[16];
+	Interval	transfer_lock;	/* as stored: added to times in SQL */
+	Interval	touch_resolution;
 } PolicyVersion;
 
 typedef struct PricingVersion

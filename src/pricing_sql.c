@@ -245,6 +245,41 @@ refuse_candidate(text *candidate, const PolicyVersion *pol, const char *fallback
 			 errdetail("%s", reason)));
 }
 
+void
+hm_policy_in_force(Oid nsp, TimestampTz as_of, PolicyVersion *pol)
+{
+	Relation	rel = hm_price_prepare(nsp);
+
+	*pol = *hm_policy_version_at(as_of);
+	table_close(rel, NoLock);
+}
+
+char *
+hm_canonical_handle(text *candidate, const PolicyVersion *pol)
+{
+	int			len;
+	char	   *utf8 = hm_to_utf8(VARDATA_ANY(candidate), VARSIZE_ANY_EXHDR(candidate), &len);
+	char		canon[HM_MAX_BYTES];
+	size_t		canonlen;
+	hm_error	err;
+	char		reason[HM_DETAIL_LEN];
+	char	   *server;
+
+	if (!hm_check_profile(pol->profile, utf8, len, reason))
+		refuse_candidate(candidate, pol, reason);
+	if (hm_canonicalize(utf8, len, canon, &canonlen, &err) != HM_OK)
+	{
+		if (err.status == HM_ICU_FAILURE)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not normalize handle \"%s\"", text_to_cstring(candidate)),
+					 errdetail("%s", err.detail)));
+		refuse_candidate(candidate, pol, err.detail);
+	}
+	server = hm_from_utf8(canon, (int) canonlen, &len);
+	return pnstrdup(server, len);
+}
+
 /*
  * What the platform asks for candidate at as_of, and why (see
  * price() in src/sql/75_pricing.sql for the rules).
