@@ -4,7 +4,7 @@
 #  1. buy() from the platform under pgbench, 1 and 8 clients, against
 #     pgbench's built-in tpcb-like at 1 and 8 clients in the same run.  Every
 #     buy transaction takes the next handle of a premium-list pool from a
-#     sequence (bench.buy_next() in bench/market_setup.sql), and each client
+#     sequence (bench/market_setup.sql), and each client
 #     buys for a buyer of its own, so no two transactions ever want the same
 #     handle or wallet.  tpcb-like runs at scale 10 (10 branches, 100 tellers,
 #     1,000,000 accounts): 8 clients still meet on branch rows now and then,
@@ -41,13 +41,19 @@ pgbench -i -q -s "$TPCB_SCALE" $TPCB >/dev/null 2>&1 || {
     exit 1
 }
 
-# pgbench scripts: the client number picks the buyer (9 alone, 1 to 8 together)
-cat >"$work/buy1.sql" <<'EOF'
-SELECT bench.buy_next(:client_id + 9);
-EOF
-cat >"$work/buy8.sql" <<'EOF'
-SELECT bench.buy_next(:client_id + 1);
-EOF
+# pgbench scripts: one statement, the call itself, as tpcb-like's are
+# plain statements (a wrapper function would parse and plan its body on
+# every call, and count that against buy).  The next handle of the pool,
+# bought at its list price under a key of its own; the client number picks
+# the buyer (9 alone, 1 to 8 together).  Past the end of the pool the handle
+# is free to register and buy() refuses it (HM008), which aborts the client:
+# a pool too small fails the run instead of measuring errors.
+buy_script() {
+    echo "SELECT handle_market.buy(h, :client_id + $1, 100, 'bench-buy-' || h)" \
+         "FROM bench.pool_name(nextval('bench.next_handle')) h;"
+}
+buy_script 9 >"$work/buy1.sql"
+buy_script 1 >"$work/buy8.sql"
 
 declare -A tps
 processed=0     # buy transactions pgbench reports, probes included

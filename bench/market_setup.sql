@@ -41,14 +41,3 @@ END $$;
 -- CACHE 1: every call takes the next number, so the pool is used without
 -- gaps (a cached sequence would leave up to CACHE numbers per backend).
 CREATE SEQUENCE bench.next_handle CACHE 1;
-
--- One pgbench transaction: the next handle of the pool, bought by buyer_id
--- at its list price, under a key of its own.  Past the end of the pool the
--- handle is free to register and buy() refuses it (HM008), which aborts
--- the pgbench client: a pool too small fails the run instead of measuring
--- errors.
-CREATE FUNCTION bench.buy_next(buyer_id bigint) RETURNS bigint
-    LANGUAGE sql AS $$
-    SELECT handle_market.buy(h, buyer_id, 100, 'bench-buy-' || h)
-      FROM bench.pool_name(nextval('bench.next_handle')) h
-$$;
