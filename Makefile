@@ -17,7 +17,7 @@ CORE_SRCS = $(addprefix src/core/, utf8.c unicode_chars.c bidi_rule.c \
 GLUE_SRCS = $(addprefix src/, handle_market.c handle_type.c \
 	handle_functions.c unicode_versions.c lifecycle_sql.c guard.c \
 	sweep_sql.c touch.c activity_lock.c pricing_cache.c pricing_sql.c \
-	spi_plan.c ledger.c market.c escrow.c quote.c)
+	spi_plan.c ledger.c market.c escrow.c quote.c outbox_notify.c)
 OBJS = $(CORE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
 
 SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
@@ -28,7 +28,7 @@ REGRESS = handle_type handle_errors handle_index confusable_key \
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 ISOLATION = confusable_unique touch_vs_release restore_twice release_runs_concurrent \
 	market_two_buyers market_same_key market_cross_buy market_one_wallet \
-	market_buy_vs_lifecycle $(AUCTION_SPECS)
+	market_buy_vs_lifecycle outbox_notify $(AUCTION_SPECS)
 # auctions, offers and escrow (test/specs/auction_*.spec, offer_*.spec)
 AUCTION_SPECS = auction_two_bidders auction_bid_vs_settle auction_extend_vs_settle \
 	offer_accept_vs_buy offer_accept_vs_withdraw

@@ -14,6 +14,7 @@ void
 _PG_init(void)
 {
 	hm_check_unicode_versions();
+	hm_outbox_notify_init();
 }
 
 /* pg_do_encoding_conversion, skipped when the database is UTF-8 already */

@@ -50,4 +50,7 @@ extern Datum hm_gate_call(FunctionCallInfo fcinfo);
 /* Checks, once per backend, that keys were computed with this ICU. */
 extern void hm_check_unicode_versions(void);
 
+/* Defines the handle_market.outbox_notify setting (outbox_notify.c) */
+extern void hm_outbox_notify_init(void);
+
 #endif

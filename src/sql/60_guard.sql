@@ -33,15 +33,10 @@ CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema
 -- outbox_after() anyway may turn the wake-up off:
 --   SET handle_market.outbox_notify = off
 -- (or ALTER ROLE app SET ...).  The messages are written either way.
+-- In C (src/outbox_notify.c): it runs after every statement that writes
+-- the outbox.
 CREATE FUNCTION @extschema@.outbox_notify() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF coalesce(current_setting('handle_market.outbox_notify', true), '') NOT IN ('off', 'false', '0') THEN
-        PERFORM pg_notify('handle_market', '');
-    END IF;
-    RETURN NULL;
-END $$;
+    AS 'MODULE_PATHNAME', 'hm_outbox_notify'
+    LANGUAGE C;
 CREATE TRIGGER notify AFTER INSERT ON @extschema@.outbox
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.outbox_notify();
