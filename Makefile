@@ -13,11 +13,11 @@ EXTVERSION = 1.0
 MODULE_big = handle_market
 CORE_SRCS = $(addprefix src/core/, utf8.c unicode_chars.c bidi_rule.c \
 	normalize.c confusable.c profiles.c icu_support.c lifecycle.c \
-	money.c decay.c pricing.c)
+	money.c decay.c pricing.c row_rules.c)
 GLUE_SRCS = $(addprefix src/, handle_market.c handle_type.c \
 	handle_functions.c unicode_versions.c lifecycle_sql.c guard.c \
 	sweep_sql.c touch.c activity_lock.c pricing_cache.c pricing_sql.c \
-	spi_plan.c ledger.c market.c escrow.c quote.c outbox_notify.c)
+	spi_plan.c ledger.c market.c escrow.c quote.c outbox_notify.c row_rules_sql.c)
 OBJS = $(CORE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
 
 SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
@@ -46,7 +46,7 @@ PG_CPPFLAGS = -I$(srcdir)/src $(ICU_CFLAGS) \
 PG_CFLAGS = $(WARNINGS)
 SHLIB_LINK = $(ICU_LIBS)
 
-EXTRA_CLEAN = test/unit/test_core test/unit/test_pricing test/fuzz/fuzz_handle \
+EXTRA_CLEAN = test/unit/test_core test/unit/test_pricing test/unit/test_row_rules test/fuzz/fuzz_handle \
 	test/fuzz/corpus.work \
 	results/ regression.diffs regression.out output_iso/ .deps-ok
 
@@ -73,7 +73,7 @@ bench:
 	bash bench/run.sh
 
 UNIT_CC ?= gcc
-UNIT_TESTS = test/unit/test_core test/unit/test_pricing
+UNIT_TESTS = test/unit/test_core test/unit/test_pricing test/unit/test_row_rules
 # Runs every unit test program and ends with the total, "unit: N passed, M
 # failed" (the line scripts/run_tests.sh reads); a program that exits
 # non-zero without reporting a failure (a sanitizer abort) counts as one.
@@ -97,6 +97,10 @@ test/unit/test_pricing: test/unit/test_pricing.c $(wildcard src/core/*.h) \
 	$(UNIT_CC) -std=c11 -O1 -g $(WARNINGS) -fsanitize=address,undefined \
 		-o $@ test/unit/test_pricing.c \
 		$(addprefix src/core/, money.c decay.c pricing.c) -lm
+
+test/unit/test_row_rules: test/unit/test_row_rules.c src/core/row_rules.c src/core/row_rules.h
+	$(UNIT_CC) -std=c11 -O1 -g $(WARNINGS) -fsanitize=address,undefined \
+		-o $@ test/unit/test_row_rules.c src/core/row_rules.c
 
 FUZZ_SECONDS ?= 30
 fuzz: test/fuzz/fuzz_handle

@@ -23,7 +23,7 @@ CREATE TABLE @extschema@.handles (
     display text NOT NULL,
     key text COLLATE "C" GENERATED ALWAYS AS (@extschema@.confusable_key(handle)) STORED,
     owner_id bigint REFERENCES @extschema@.accounts,
-    state text NOT NULL CHECK (state IN ('registered', 'at_risk', 'released')),
+    state text NOT NULL,
     registered_at timestamptz NOT NULL,
     notice_at timestamptz,
     released_at timestamptz,
@@ -33,17 +33,17 @@ CREATE TABLE @extschema@.handles (
     held_at timestamptz,
     -- the market: a fixed-price listing by the owner, and the lock that a
     -- change of owner starts (no sale or transfer before it ends)
-    list_price_cents bigint CHECK (list_price_cents > 0),
+    list_price_cents bigint,
     listed_at timestamptz,
     transfer_locked_until timestamptz,
-    CHECK (display::@extschema@.handle OPERATOR(@extschema@.=) handle),
-    CHECK ((list_price_cents IS NULL) = (listed_at IS NULL)),
-    CHECK (list_price_cents IS NULL OR state <> 'released'),
-    CHECK ((state = 'released') = (owner_id IS NULL)),
-    CHECK ((state = 'released') = (released_at IS NOT NULL)),
-    CHECK ((state = 'at_risk') = (notice_at IS NOT NULL)),
-    CHECK ((hold_reason IS NULL) = (held_at IS NULL))
+    CONSTRAINT handles_row_rules CHECK (@extschema@.handles_row_rules(handle, display, state,
+        owner_id, released_at, notice_at, list_price_cents, listed_at, hold_reason, held_at))
 ) WITH (fillfactor = 60);
+COMMENT ON CONSTRAINT handles_row_rules ON @extschema@.handles IS
+    'display canonicalizes to handle; state is registered, at_risk or released; an owner exactly '
+    'when not released; released_at exactly when released; notice_at exactly when at_risk; a '
+    'listing has a positive price and listed_at, and a released handle has none; a hold has '
+    'hold_reason and held_at (src/core/row_rules.c)';
 -- fillfactor: room on each page for the sweep's updates (a notice, a release,
 -- up to 40% of a page's rows at once) to be HOT, since none of them changes
 -- an indexed column; at 80 a third of them were not, each then inserting
@@ -94,16 +94,18 @@ COMMENT ON TABLE @extschema@.handle_events IS 'append-only history of every stat
 
 CREATE TABLE @extschema@.outbox (
     message_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    kind text NOT NULL CHECK (kind IN ('inactivity_notice', 'released', 'restored',
-                                       'registered', 'held', 'hold_released',
-                                       'sold', 'bought', 'handle_sent', 'handle_received',
-                                       'outbid', 'auction_ended', 'offer_received', 'offer_ended')),
+    kind text NOT NULL,
     account_id bigint,
     handle @extschema@.handle NOT NULL,
     at timestamptz NOT NULL,
     detail text NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now()
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT outbox_row_rules CHECK (@extschema@.outbox_row_rules(kind))
 );
+COMMENT ON CONSTRAINT outbox_row_rules ON @extschema@.outbox IS
+    'kind is inactivity_notice, released, restored, registered, held, hold_released, sold, '
+    'bought, handle_sent, handle_received, outbid, auction_ended, offer_received or offer_ended '
+    '(src/core/row_rules.c)';
 COMMENT ON TABLE @extschema@.outbox IS
     'notifications for the application to deliver; read with outbox_after(), woken by NOTIFY handle_market';
 
