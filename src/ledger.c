@@ -236,39 +236,71 @@ int8_array(int64 *values, int n)
 										   TYPALIGN_DOUBLE));
 }
 
-void
-hm_post(int64 transfer_id, HmLeg *legs, int nlegs)
+/* The legs must sum to zero, and none is empty */
+static void
+check_legs(int64 transfer_id, const HmLeg *legs, int nlegs)
 {
-	int64	   *ids = palloc(sizeof(int64) * nlegs);
-	int64	   *amounts = palloc(sizeof(int64) * nlegs);
-	int64	   *held_deltas = palloc(sizeof(int64) * nlegs);
 	int64		sum = 0;
-	int			nwallets = 0;
-	uint64		nrows;
-	Datum		v[4];
 
 	for (int i = 0; i < nlegs; i++)
-	{
 		if (legs[i].amount == 0 ||
 			pg_add_s64_overflow(sum, legs[i].amount, &sum))
 			elog(ERROR, "transfer %lld has an empty or out-of-range leg", (long long) transfer_id);
-		if (legs[i].wallet)
-			ids[nwallets++] = legs[i].ledger_account_id;
-	}
 	if (sum != 0)
 		elog(ERROR, "the legs of transfer %lld sum to %lld, not 0",
 			 (long long) transfer_id, (long long) sum);
+}
 
-	/* lock the wallets in ascending id order, the order everyone uses */
+/* Locks the legs' wallets in ascending id order, the order everyone uses */
+static HmWalletState *
+lock_wallets(int64 transfer_id, const HmLeg *legs, int nlegs, int *nlocked)
+{
+	int64	   *ids = palloc(sizeof(int64) * nlegs);
+	int			nwallets = 0;
+	Datum		v[1];
+	uint64		nrows;
+	HmWalletState *states;
+
+	for (int i = 0; i < nlegs; i++)
+		if (legs[i].wallet)
+			ids[nwallets++] = legs[i].ledger_account_id;
 	v[0] = int8_array(ids, nwallets);
 	nrows = hm_plan_run(&wallets_lock, v, NULL);
 	if (nrows != (uint64) nwallets)
 		elog(ERROR, "a wallet of transfer %lld does not exist", (long long) transfer_id);
+	states = palloc(sizeof(HmWalletState) * (nrows + 1));
 	for (uint64 r = 0; r < nrows; r++)
 	{
-		int64		id = hm_result_int64(r, 1);
-		int64		balance = hm_result_int64(r, 2);
-		int64		held = hm_result_int64(r, 3);
+		states[r].ledger_account_id = hm_result_int64(r, 1);
+		states[r].balance = hm_result_int64(r, 2);
+		states[r].held = hm_result_int64(r, 3);
+	}
+	*nlocked = (int) nrows;
+	return states;
+}
+
+static const HmWalletState *
+find_wallet(const HmWalletState *locked, int nlocked, int64 id)
+{
+	for (int i = 0; i < nlocked; i++)
+		if (locked[i].ledger_account_id == id)
+			return &locked[i];
+	return NULL;
+}
+
+/*
+ * No wallet goes below what it holds (HM005) or past bigint (HM013): each
+ * wallet's legs applied in turn to its locked balance and held money.
+ */
+static void
+check_wallets(int64 transfer_id, const HmLeg *legs, int nlegs,
+			  const HmWalletState *locked, int nlocked)
+{
+	for (int w = 0; w < nlocked; w++)
+	{
+		int64		id = locked[w].ledger_account_id;
+		int64		balance = locked[w].balance;
+		int64		held = locked[w].held;
 
 		for (int i = 0; i < nlegs; i++)
 		{
@@ -296,6 +328,16 @@ hm_post(int64 transfer_id, HmLeg *legs, int nlegs)
 			balance = after;
 		}
 	}
+}
+
+/* Appends the entries and moves the wallets' balances and held money */
+static void
+write_legs(int64 transfer_id, const HmLeg *legs, int nlegs)
+{
+	int64	   *ids = palloc(sizeof(int64) * nlegs);
+	int64	   *amounts = palloc(sizeof(int64) * nlegs);
+	int64	   *held_deltas = palloc(sizeof(int64) * nlegs);
+	Datum		v[4];
 
 	for (int i = 0; i < nlegs; i++)
 	{
@@ -309,6 +351,39 @@ hm_post(int64 transfer_id, HmLeg *legs, int nlegs)
 	v[3] = int8_array(held_deltas, nlegs);
 	if (hm_plan_run(&legs_write, v, NULL) != (uint64) nlegs)
 		elog(ERROR, "transfer %lld: not every leg was written", (long long) transfer_id);
+}
+
+void
+hm_post(int64 transfer_id, HmLeg *legs, int nlegs)
+{
+	hm_post_locked(transfer_id, legs, nlegs, NULL, 0);
+}
+
+void
+hm_post_locked(int64 transfer_id, HmLeg *legs, int nlegs,
+			   const HmWalletState *locked, int nlocked)
+{
+	HmWalletState *mine = palloc(sizeof(HmWalletState) * nlegs);
+	int			nmine = 0;
+
+	check_legs(transfer_id, legs, nlegs);
+	/* the legs' wallets, as the caller read them, each once */
+	for (int i = 0; i < nlegs && nmine >= 0; i++)
+	{
+		const HmWalletState *w;
+
+		if (!legs[i].wallet || find_wallet(mine, nmine, legs[i].ledger_account_id))
+			continue;
+		w = find_wallet(locked, nlocked, legs[i].ledger_account_id);
+		if (w == NULL)
+			nmine = -1;			/* not locked by the caller: lock them all */
+		else
+			mine[nmine++] = *w;
+	}
+	if (nmine < 0)
+		mine = lock_wallets(transfer_id, legs, nlegs, &nmine);
+	check_wallets(transfer_id, legs, nlegs, mine, nmine);
+	write_legs(transfer_id, legs, nlegs);
 }
 
 /* The API function's name: the implementation's without its underscore. */

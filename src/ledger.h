@@ -74,4 +74,22 @@ extern bool hm_claim_closing(const char *key, const char *kind, const char *requ
  */
 extern void hm_post(int64 transfer_id, HmLeg *legs, int nlegs);
 
+/* A wallet as its caller locked and read it, in this transaction */
+typedef struct HmWalletState
+{
+	int64		ledger_account_id;
+	int64		balance;
+	int64		held;
+} HmWalletState;
+
+/*
+ * hm_post() for a caller that has locked wallets in id order already and
+ * read them after the lock (a sale locks every wallet it may write before
+ * any of them; see lock_sale_wallets in market.c): the legs' wallets found
+ * among locked are not locked and read again.  If one is missing, all are
+ * locked as hm_post() does.
+ */
+extern void hm_post_locked(int64 transfer_id, HmLeg *legs, int nlegs,
+						   const HmWalletState *locked, int nlocked);
+
 #endif

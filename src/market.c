@@ -217,6 +217,8 @@ typedef struct SaleWallets
 	int64		wallet_a;		/* 0: account a has no wallet */
 	int64		wallet_b;
 	bool		offers;			/* open offers on the handle (true when unknown) */
+	HmWalletState *locked;		/* every wallet locked, as it was read */
+	int			nlocked;
 } SaleWallets;
 
 /*
@@ -232,7 +234,7 @@ typedef struct SaleWallets
  */
 static HmPlan sale_wallets_lock = HM_PLAN(
 	"WITH o AS (SELECT o.buyer_id FROM offers o WHERE o.handle = $2::handle AND o.state = 'open') "
-	"SELECT l.ledger_account_id, l.account_id, EXISTS (SELECT FROM o) "
+	"SELECT l.ledger_account_id, l.account_id, EXISTS (SELECT FROM o), l.balance, l.held "
 	"  FROM ledger_accounts l "
 	" WHERE l.account_id IN (SELECT unnest($1) UNION SELECT o.buyer_id FROM o) "
 	" ORDER BY l.ledger_account_id FOR NO KEY UPDATE OF l",
@@ -247,12 +249,13 @@ lock_sale_wallets(const char *handle, int64 a, int64 b)
 	Datum		ids[2] = {Int64GetDatum(a), Int64GetDatum(b)};
 	Datum		v[2];
 	uint64		n;
-	SaleWallets w = {0, 0, true};
+	SaleWallets w = {0, 0, true, NULL, 0};
 
 	v[0] = PointerGetDatum(construct_array(ids, 2, INT8OID, sizeof(int64), FLOAT8PASSBYVAL,
 										   TYPALIGN_DOUBLE));
 	v[1] = CStringGetTextDatum(handle);
 	n = hm_plan_run(&sale_wallets_lock, v, NULL);
+	w.locked = palloc(sizeof(HmWalletState) * (n + 1));
 	for (uint64 r = 0; r < n; r++)
 	{
 		int64		account = hm_result_int64(r, 2);
@@ -263,6 +266,8 @@ lock_sale_wallets(const char *handle, int64 a, int64 b)
 		if (account == b)
 			w.wallet_b = hm_result_int64(r, 1);
 		w.offers = DatumGetBool(hm_result(r, 3, &isnull));
+		w.locked[w.nlocked++] = (HmWalletState) {hm_result_int64(r, 1), hm_result_int64(r, 4),
+		hm_result_int64(r, 5)};
 	}
 	return w;
 }
@@ -452,7 +457,7 @@ hm_buy(PG_FUNCTION_ARGS)
 			price - fee, true, 0};
 	if (fee > 0)
 		legs[nlegs++] = (HmLeg) {hm_fee_account(transfer_id), fee, false, 0};
-	hm_post(transfer_id, legs, nlegs);
+	hm_post_locked(transfer_id, legs, nlegs, w.locked, w.nlocked);
 
 	/* the handle */
 	/* the stored state (a released handle's phase is derived, not stored),
@@ -695,7 +700,7 @@ hm_sell_from_hold(PG_FUNCTION_ARGS)
 			price - fee, true, 0};
 	if (fee > 0)
 		legs[nlegs++] = (HmLeg) {hm_fee_account(transfer_id), fee, false, 0};
-	hm_post(transfer_id, legs, nlegs);
+	hm_post_locked(transfer_id, legs, nlegs, w.locked, w.nlocked);
 	hm_hold_mark(&hold, "posted", transfer_id, as_of);
 
 	from_state = h.exists ? h.state : NULL;
