@@ -28,7 +28,13 @@ CREATE TABLE @extschema@.handles (
     notice_at timestamptz,
     released_at timestamptz,
     previous_owner_id bigint REFERENCES @extschema@.accounts,
-    policy_version integer NOT NULL REFERENCES @extschema@.policy,
+    -- the policy version its clocks run under.  No foreign key: policy is
+    -- append-only (its guard refuses updates and deletes) and every writer
+    -- takes the version from it, while a key would make every new handle
+    -- lock the same policy row (FOR KEY SHARE), so concurrent sales and
+    -- release batches would share that lock through multixacts.
+    -- check_invariants() checks it.
+    policy_version integer NOT NULL,
     hold_reason text,
     held_at timestamptz,
     -- the market: a fixed-price listing by the owner, and the lock that a

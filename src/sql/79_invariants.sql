@@ -42,6 +42,11 @@ BEGIN ATOMIC
       FROM @extschema@.ledger_accounts l
      WHERE l.kind = 'wallet' AND (l.held < 0 OR l.balance < l.held)
     UNION ALL
+    SELECT format('handle %s runs under policy version %s, which does not exist', h.handle,
+                  h.policy_version)
+      FROM @extschema@.handles h
+     WHERE NOT EXISTS (SELECT FROM @extschema@.policy p WHERE p.version = h.policy_version)
+    UNION ALL
     SELECT format('handle %s is %s but has no owner', h.handle, h.state)
       FROM @extschema@.handles h
      WHERE h.state <> 'released'
