@@ -17,6 +17,7 @@
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
@@ -141,9 +142,34 @@ load_relations(Oid nsp)
 }
 
 /*
+ * A copy read in parallel mode lives until the transaction ends: see
+ * scan_table().
+ */
+static bool copies_transient = false;
+
+static void
+drop_transient_copies(XactEvent event, void *arg pg_attribute_unused())
+{
+	if (copies_transient &&
+		(event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		 event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		 event == XACT_EVENT_PREPARE))
+	{
+		policy_cache.valid = false;
+		pricing_cache.valid = false;
+		premium_cache.valid = false;
+		copies_transient = false;
+	}
+}
+
+/*
  * Reads every row of a configuration table, with the latest snapshot, not
  * the transaction's: the copy outlives the transaction (see load_policy in
- * touch.c, which reasons the same way).
+ * touch.c, which reasons the same way).  A parallel query that calls
+ * price() (it is PARALLEL SAFE) may not take a new snapshot, in the leader
+ * or in a worker: then the copy is read with the query's snapshot and kept
+ * only until the transaction ends, since a change committed after that
+ * snapshot may have been announced already.
  */
 typedef void (*row_fn) (Relation rel, HeapTuple tup, void *arg);
 
@@ -151,9 +177,18 @@ static void
 scan_table(Oid relid, row_fn fn, void *arg)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
-	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
+	Snapshot	snapshot;
+	SysScanDesc scan;
 	HeapTuple	tup;
+
+	if (IsInParallelMode())
+	{
+		snapshot = RegisterSnapshot(GetActiveSnapshot());
+		copies_transient = true;
+	}
+	else
+		snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, NULL);
 
 	while ((tup = systable_getnext(scan)) != NULL)
 		fn(rel, tup, arg);
@@ -463,6 +498,7 @@ hm_price_prepare(Oid nsp)
 	if (!callback_registered)
 	{
 		CacheRegisterRelcacheCallback(pricing_relcache_callback, (Datum) 0);
+		RegisterXactCallback(drop_transient_copies, NULL);
 		callback_registered = true;
 	}
 	AcceptInvalidationMessages();

@@ -25,7 +25,7 @@ SET search_path = handle_market, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO';
 
-SELECT plan(132);
+SELECT plan(133);
 
 CREATE FUNCTION pg_temp.day(n numeric) RETURNS timestamptz LANGUAGE sql IMMUTABLE
     AS $$ SELECT '2026-01-01 00:00:00+00'::timestamptz + n * interval '1 day' $$;
@@ -189,6 +189,14 @@ SELECT lives_ok($$ SELECT set_premium('elon') $$, 'set_premium with the defaults
 SELECT is((SELECT (category, price_cents, set_by = session_user, set_at = now())::text FROM premium_handles WHERE handle = 'elon'),
           '(priority,5000000,t,t)', 'the entry records its price, who and when');
 SELECT is(price('elon', pg_temp.day(61)), 5000000::bigint, 'a priority handle: $50,000');
+-- price() is PARALLEL SAFE.  A parallel worker starts with no copy of the
+-- versions or the premium list, and may not take a new snapshot to read
+-- them (src/pricing_cache.c): it reads them with the query's.  (Before,
+-- this raised "cannot update SecondarySnapshot during a parallel operation".)
+SET LOCAL force_parallel_mode = on;
+SELECT handle_market.price('elon', '2026-03-03 00:00:00+00') AS parallel_price \gset
+SET LOCAL force_parallel_mode = off;
+SELECT is(:'parallel_price'::bigint, 5000000::bigint, 'price() in a parallel worker');
 SELECT is(price('e1on', pg_temp.day(61)), NULL, 'its look-alike is not for sale');
 SELECT is(pg_temp.q('elon', 5, pg_temp.day(61)), '5000000|0|||priority handle: $50,000.00', 'quote: priority handle');
 SELECT is(pg_temp.q('e1on', 5, pg_temp.day(61)), '||||not for sale: confusable with priority handle "elon"', 'quote: its look-alike');
