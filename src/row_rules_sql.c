@@ -42,7 +42,14 @@ display_is_handle(text *handle, text *display)
 	hm_error	err;
 
 	if (hm_canonicalize(utf8, len, canon, &canonlen, &err) != HM_OK)
+	{
+		if (err.status == HM_ICU_FAILURE)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not normalize handle \"%s\"", text_to_cstring(display)),
+					 errdetail("%s", err.detail)));
 		return false;
+	}
 	return canonlen == VARSIZE_ANY_EXHDR(handle) &&
 		memcmp(canon, VARDATA_ANY(handle), canonlen) == 0;
 }
@@ -86,7 +93,8 @@ hm_ledger_accounts_row_rules(PG_FUNCTION_ARGS)
 	r.kind = arg_text(fcinfo, 0);
 	r.has_account = !PG_ARGISNULL(1);
 	r.has_slot = !PG_ARGISNULL(2);
-	r.has_balance_and_held = !PG_ARGISNULL(3) && !PG_ARGISNULL(4);
+	r.has_balance = !PG_ARGISNULL(3);
+	r.has_held = !PG_ARGISNULL(4);
 	rule = hm_ledger_account_row_broken_rule(&r);
 	if (rule != NULL)
 		refuse("ledger_accounts", "ledger_accounts_row_rules", rule);

@@ -71,7 +71,7 @@ hm_ledger_account_row_broken_rule(const hm_ledger_account_row *r)
 		return "a wallet, and only a wallet, belongs to an account";
 	if (wallet == r->has_slot)
 		return "a platform account, and only a platform account, has a slot";
-	if (wallet != r->has_balance_and_held)
+	if (wallet ? !(r->has_balance && r->has_held) : (r->has_balance || r->has_held))
 		return "a wallet, and only a wallet, keeps a balance and held money";
 	return NULL;
 }

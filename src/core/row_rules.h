@@ -41,7 +41,8 @@ typedef struct hm_ledger_account_row
 	const char *kind;			/* NULL: not given */
 	bool		has_account;
 	bool		has_slot;
-	bool		has_balance_and_held;
+	bool		has_balance;
+	bool		has_held;
 } hm_ledger_account_row;
 
 /* The shape of an account; the money rule (0 <= held <= balance) stays a

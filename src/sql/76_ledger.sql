@@ -28,7 +28,8 @@ CREATE TABLE @extschema@.ledger_accounts (
 );
 COMMENT ON CONSTRAINT ledger_accounts_row_rules ON @extschema@.ledger_accounts IS
     'kind is wallet, fee or payments; a wallet, and only a wallet, belongs to an account and '
-    'keeps a balance and held money; a platform account, and only one, has a slot '
+    'keeps a balance and held money; a platform account, and only a platform account, has a '
+    'slot '
     '(src/core/row_rules.c)';
 COMMENT ON TABLE @extschema@.ledger_accounts IS
     'wallets (one per user, with their balance) and the platform''s fee and payments slots';

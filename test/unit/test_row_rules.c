@@ -131,9 +131,9 @@ handle_rules(void)
 static void
 ledger_rules(void)
 {
-	hm_ledger_account_row w = {"wallet", true, false, true};
-	hm_ledger_account_row f = {"fee", false, true, false};
-	hm_ledger_account_row p = {"payments", false, true, false};
+	hm_ledger_account_row w = {"wallet", true, false, true, true};
+	hm_ledger_account_row f = {"fee", false, true, false, false};
+	hm_ledger_account_row p = {"payments", false, true, false, false};
 	hm_ledger_account_row r;
 
 	rule_is("a wallet", hm_ledger_account_row_broken_rule(&w), NULL);
@@ -160,12 +160,24 @@ ledger_rules(void)
 	rule_is("a payments account without a slot", hm_ledger_account_row_broken_rule(&r),
 			"a platform account, and only a platform account, has a slot");
 	r = w;
-	r.has_balance_and_held = false;
+	r.has_balance = false;
 	rule_is("a wallet without a balance", hm_ledger_account_row_broken_rule(&r),
 			"a wallet, and only a wallet, keeps a balance and held money");
+	r = w;
+	r.has_held = false;
+	rule_is("a wallet without held money", hm_ledger_account_row_broken_rule(&r),
+			"a wallet, and only a wallet, keeps a balance and held money");
 	r = f;
-	r.has_balance_and_held = true;
-	rule_is("a fee slot with a balance", hm_ledger_account_row_broken_rule(&r),
+	r.has_balance = r.has_held = true;
+	rule_is("a fee slot with a balance and held money", hm_ledger_account_row_broken_rule(&r),
+			"a wallet, and only a wallet, keeps a balance and held money");
+	r = f;
+	r.has_balance = true;
+	rule_is("a fee slot with a balance alone", hm_ledger_account_row_broken_rule(&r),
+			"a wallet, and only a wallet, keeps a balance and held money");
+	r = p;
+	r.has_held = true;
+	rule_is("a payments slot with held money alone", hm_ledger_account_row_broken_rule(&r),
 			"a wallet, and only a wallet, keeps a balance and held money");
 	r.kind = NULL;
 	rule_is("no kind: NOT NULL says so", hm_ledger_account_row_broken_rule(&r), NULL);
