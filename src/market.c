@@ -239,22 +239,28 @@ static HmPlan sale_wallets_lock = HM_PLAN(
 	" WHERE l.account_id IN (SELECT unnest($1) UNION SELECT o.buyer_id FROM o) "
 	" ORDER BY l.ledger_account_id FOR NO KEY UPDATE OF l",
 	2, INT8ARRAYOID, TEXTOID);
+/* A handle without a row was never owned, so nobody made an offer on it */
+static HmPlan wallets_lock_no_offers = HM_PLAN(
+	"SELECT l.ledger_account_id, l.account_id, false, l.balance, l.held "
+	"  FROM ledger_accounts l WHERE l.account_id = ANY ($1) "
+	" ORDER BY l.ledger_account_id FOR NO KEY UPDATE",
+	1, INT8ARRAYOID);
 static HmPlan offers_void = HM_PLAN(
 	"SELECT _void_offers($1::handle, $2, $3)",
 	3, TEXTOID, TIMESTAMPTZOID, TEXTOID);
 
 static SaleWallets
-lock_sale_wallets(const char *handle, int64 a, int64 b)
+lock_sale_wallets(const LockedHandle *h, int64 a, int64 b)
 {
 	Datum		ids[2] = {Int64GetDatum(a), Int64GetDatum(b)};
 	Datum		v[2];
 	uint64		n;
-	SaleWallets w = {0, 0, true, NULL, 0};
+	SaleWallets w = {0, 0, h->exists, NULL, 0};
 
 	v[0] = PointerGetDatum(construct_array(ids, 2, INT8OID, sizeof(int64), FLOAT8PASSBYVAL,
 										   TYPALIGN_DOUBLE));
-	v[1] = CStringGetTextDatum(handle);
-	n = hm_plan_run(&sale_wallets_lock, v, NULL);
+	v[1] = CStringGetTextDatum(h->handle);
+	n = hm_plan_run(h->exists ? &sale_wallets_lock : &wallets_lock_no_offers, v, NULL);
 	w.locked = palloc(sizeof(HmWalletState) * (n + 1));
 	for (uint64 r = 0; r < n; r++)
 	{
@@ -441,7 +447,7 @@ hm_buy(PG_FUNCTION_ARGS)
 						   hm_cents_text(price), q.reason, hm_cents_text(max_price))));
 
 	/* the money: the buyer pays, the seller gets the price less the fee */
-	w = lock_sale_wallets(h.handle, buyer_id, seller_id);
+	w = lock_sale_wallets(&h, buyer_id, seller_id);
 	if (w.wallet_a == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_HM_FUNDS),
@@ -526,7 +532,7 @@ hm_transfer_handle(PG_FUNCTION_ARGS)
 	refuse_held(&h);
 	refuse_locked(&h);
 	refuse_auctioned(h.handle);
-	w = lock_sale_wallets(h.handle, from_id, to_id);
+	w = lock_sale_wallets(&h, from_id, to_id);
 	set_owner(&h, to_id, as_of, &pol);
 	void_offers(&w, h.handle, as_of, psprintf("@%s was given to another account", h.handle));
 	record_new_owner(&h, h.state, as_of, to_id,
@@ -693,7 +699,7 @@ hm_sell_from_hold(PG_FUNCTION_ARGS)
 		hm_plan_run(&commission, v, NULL);
 		fee = hm_result_int64(0, 1);
 	}
-	w = lock_sale_wallets(h.handle, hold.account_id, platform ? hold.account_id : seller_id);
+	w = lock_sale_wallets(&h, hold.account_id, platform ? hold.account_id : seller_id);
 	legs[nlegs++] = (HmLeg) {hold.wallet, -price, true, -price};
 	if (!platform && price - fee > 0)
 		legs[nlegs++] = (HmLeg) {w.wallet_b ? w.wallet_b : hm_wallet(seller_id, true),
