@@ -20,7 +20,7 @@ SELECT count(handle_market.deposit(b, 100000000000, 'bench-deposit-' || b))
 -- only digit mappings, so different digit strings keep different keys).
 CREATE FUNCTION bench.pool_name(n bigint) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT
-    RETURN 'mb' || lpad(n::text, 7, '0');
+    RETURN 'mb' || lpad(n::text, 7, '0');     -- spelled out again in market_bench.sh
 
 CREATE TABLE bench.pool_size (n bigint NOT NULL);
 INSERT INTO bench.pool_size VALUES (0);
