@@ -44,3 +44,12 @@ hm_from_utf8(const char *s, int len, int *outlen)
 {
 	return convert(s, len, PG_UTF8, GetDatabaseEncoding(), outlen);
 }
+
+void
+hm_icu_failure(const char *shown, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INTERNAL_ERROR),
+			 errmsg("could not normalize handle \"%s\"", shown),
+			 errdetail("%s", detail)));
+}

@@ -33,6 +33,12 @@ extern char *hm_to_utf8(const char *s, int len, int *outlen);
 extern char *hm_from_utf8(const char *s, int len, int *outlen);
 
 /*
+ * The internal error for ICU failing while canonicalizing shown (the input
+ * as its caller names it), with the core's detail.
+ */
+extern void hm_icu_failure(const char *shown, const char *detail) pg_attribute_noreturn();
+
+/*
  * A policy period in microseconds; a month part is refused, since a month
  * has no fixed length (lifecycle_sql.c).
  */

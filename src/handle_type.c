@@ -37,10 +37,7 @@ make_handle(const char *str, int len, Node *escontext)
 	if (hm_canonicalize(utf8, utf8len, out, &outlen, &err) != HM_OK)
 	{
 		if (err.status == HM_ICU_FAILURE)
-			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("could not normalize handle \"%s\"", pnstrdup(str, len)),
-					 errdetail("%s", err.detail)));
+			hm_icu_failure(pnstrdup(str, len), err.detail);
 		hm_ereturn(escontext, NULL,
 				   (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 					errmsg("invalid input syntax for type %s: \"%s\"",

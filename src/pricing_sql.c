@@ -245,6 +245,27 @@ refuse_candidate(text *candidate, const PolicyVersion *pol, const char *fallback
 			 errdetail("%s", reason)));
 }
 
+/*
+ * candidate's canonical form (UTF-8) into canon, from utf8, its text in
+ * UTF-8; HM004 when it has none, in the words of the profile of pol (NULL:
+ * the version in force at as_of, looked up only then).
+ */
+static size_t
+canonical_or_refuse(text *candidate, const char *utf8, int len, const PolicyVersion *pol,
+					TimestampTz as_of, char *canon)
+{
+	size_t		canonlen;
+	hm_error	err;
+
+	if (hm_canonicalize(utf8, len, canon, &canonlen, &err) != HM_OK)
+	{
+		if (err.status == HM_ICU_FAILURE)
+			hm_icu_failure(text_to_cstring(candidate), err.detail);
+		refuse_candidate(candidate, pol ? pol : hm_policy_version_at(as_of), err.detail);
+	}
+	return canonlen;
+}
+
 void
 hm_policy_in_force(Oid nsp, TimestampTz as_of, PolicyVersion *pol)
 {
@@ -261,21 +282,12 @@ hm_canonical_handle(text *candidate, const PolicyVersion *pol)
 	char	   *utf8 = hm_to_utf8(VARDATA_ANY(candidate), VARSIZE_ANY_EXHDR(candidate), &len);
 	char		canon[HM_MAX_BYTES];
 	size_t		canonlen;
-	hm_error	err;
 	char		reason[HM_DETAIL_LEN];
 	char	   *server;
 
 	if (!hm_check_profile(pol->profile, utf8, len, reason))
 		refuse_candidate(candidate, pol, reason);
-	if (hm_canonicalize(utf8, len, canon, &canonlen, &err) != HM_OK)
-	{
-		if (err.status == HM_ICU_FAILURE)
-			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("could not normalize handle \"%s\"", text_to_cstring(candidate)),
-					 errdetail("%s", err.detail)));
-		refuse_candidate(candidate, pol, err.detail);
-	}
+	canonlen = canonical_or_refuse(candidate, utf8, len, pol, 0, canon);
 	server = hm_from_utf8(canon, (int) canonlen, &len);
 	return pnstrdup(server, len);
 }
@@ -291,7 +303,6 @@ hm_compute_price(Oid nsp, text *candidate, TimestampTz as_of, Snapshot snapshot,
 	char	   *utf8;
 	char		canon[HM_MAX_BYTES];
 	size_t		canonlen;
-	hm_error	err;
 	const PricingVersion *pricing;
 	Relation	rel;
 	bool		found;
@@ -308,15 +319,7 @@ hm_compute_price(Oid nsp, text *candidate, TimestampTz as_of, Snapshot snapshot,
 	info->phase_ends_at = HM_TIME_MAX;
 
 	utf8 = hm_to_utf8(VARDATA_ANY(candidate), VARSIZE_ANY_EXHDR(candidate), &len);
-	if (hm_canonicalize(utf8, len, canon, &canonlen, &err) != HM_OK)
-	{
-		if (err.status == HM_ICU_FAILURE)
-			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("could not normalize handle \"%s\"", text_to_cstring(candidate)),
-					 errdetail("%s", err.detail)));
-		refuse_candidate(candidate, hm_policy_version_at(as_of), err.detail);
-	}
+	canonlen = canonical_or_refuse(candidate, utf8, len, NULL, as_of, canon);
 	info->handle = cstring_to_text_with_len(canon, (int) canonlen);
 	info->length = (int32) hm_codepoint_count(canon, canonlen);
 

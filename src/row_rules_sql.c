@@ -44,10 +44,7 @@ display_is_handle(text *handle, text *display)
 	if (hm_canonicalize(utf8, len, canon, &canonlen, &err) != HM_OK)
 	{
 		if (err.status == HM_ICU_FAILURE)
-			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("could not normalize handle \"%s\"", text_to_cstring(display)),
-					 errdetail("%s", err.detail)));
+			hm_icu_failure(text_to_cstring(display), err.detail);
 		return false;
 	}
 	return canonlen == VARSIZE_ANY_EXHDR(handle) &&
