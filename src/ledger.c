@@ -365,10 +365,11 @@ hm_post_locked(int64 transfer_id, HmLeg *legs, int nlegs,
 {
 	HmWalletState *mine = palloc(sizeof(HmWalletState) * nlegs);
 	int			nmine = 0;
+	bool		all_locked = true;
 
 	check_legs(transfer_id, legs, nlegs);
 	/* the legs' wallets, as the caller read them, each once */
-	for (int i = 0; i < nlegs && nmine >= 0; i++)
+	for (int i = 0; i < nlegs && all_locked; i++)
 	{
 		const HmWalletState *w;
 
@@ -376,11 +377,11 @@ hm_post_locked(int64 transfer_id, HmLeg *legs, int nlegs,
 			continue;
 		w = find_wallet(locked, nlocked, legs[i].ledger_account_id);
 		if (w == NULL)
-			nmine = -1;			/* not locked by the caller: lock them all */
+			all_locked = false;
 		else
 			mine[nmine++] = *w;
 	}
-	if (nmine < 0)
+	if (!all_locked)
 		mine = lock_wallets(transfer_id, legs, nlegs, &nmine);
 	check_wallets(transfer_id, legs, nlegs, mine, nmine);
 	write_legs(transfer_id, legs, nlegs);

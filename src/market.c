@@ -27,8 +27,6 @@
 #include "price.h"
 #include "spi_plan.h"
 
-#define ERRCODE_HM_PROFILE MAKE_SQLSTATE('H','M','0','0','4')
-
 /* The handle a call is about, as it stands once it is locked. */
 typedef struct LockedHandle
 {
@@ -324,7 +322,8 @@ static HmPlan activity = HM_PLAN(
 
 /*
  * HM011 unless the buyer's account exists; whether its activity is older
- * than the touch resolution of pol, so that buying must record it.
+ * than the touch resolution of pol, so that buying must record it (as
+ * touch() does, a write only then).
  */
 static bool
 buyer_needs_touch(int64 account_id, TimestampTz at, const PolicyVersion *pol)
@@ -340,8 +339,7 @@ buyer_needs_touch(int64 account_id, TimestampTz at, const PolicyVersion *pol)
 	return isnull || !recent;
 }
 
-/* As touch() does: a write only when the last one is older than the
- * policy's touch resolution. */
+/* Records the buyer's activity (under the activity lock, _mark_active) */
 static void
 mark_active(int64 account_id, TimestampTz at)
 {
@@ -613,11 +611,6 @@ hm_unlist_handle(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-static HmPlan commission = HM_PLAN(
-	"SELECT commission_fee($1, b.bps), b.bps, a.subscription "
-	"  FROM accounts a, commission_bps(a.subscription, $3) b(bps) WHERE a.account_id = $2",
-	3, INT8OID, INT8OID, TIMESTAMPTZOID);
-
 /*
  * _sell_from_hold(handle, hold_id, seller_id, as_of, how) RETURNS bigint:
  * the sale that ends an auction or accepts an offer.  The held money is the
@@ -689,16 +682,7 @@ hm_sell_from_hold(PG_FUNCTION_ARGS)
 			 (long long) hold_id, (long long) transfer_id);
 
 	price = hold.amount;
-	if (platform)
-		fee = price;
-	else
-	{
-		Datum		v[3] = {Int64GetDatum(price), Int64GetDatum(seller_id),
-		TimestampTzGetDatum(as_of)};
-
-		hm_plan_run(&commission, v, NULL);
-		fee = hm_result_int64(0, 1);
-	}
+	fee = platform ? price : hm_seller_fee(seller_id, price, as_of, NULL, NULL);
 	w = lock_sale_wallets(&h, hold.account_id, platform ? hold.account_id : seller_id);
 	legs[nlegs++] = (HmLeg) {hold.wallet, -price, true, -price};
 	if (!platform && price - fee > 0)

@@ -75,6 +75,15 @@ extern char *hm_canonical_handle(text *candidate, const PolicyVersion *pol);
 extern void hm_compute_price(Oid nsp, text *candidate, TimestampTz as_of,
 							 Snapshot snapshot, PriceInfo *info);
 
+/*
+ * The platform's fee on a sale of price cents by seller_id at as_of: the
+ * commission of the seller's subscription under the pricing version in
+ * force, rounded down to the cent.  bps and subscription, when not NULL,
+ * receive the rate and the subscription.  Runs an SPI statement.
+ */
+extern int64 hm_seller_fee(int64 seller_id, int64 price, TimestampTz as_of, int32 *bps,
+						   char **subscription);
+
 /* A quote: the price, the platform's fee, the seller, until when, why */
 typedef struct HmQuote
 {

@@ -59,28 +59,44 @@ static HmPlan unsold_reason = HM_PLAN(
 	"SELECT _unsold_reason($1::handle)",
 	1, TEXTOID);
 
+int64
+hm_seller_fee(int64 seller_id, int64 price, TimestampTz as_of, int32 *bps_out,
+			  char **subscription_out)
+{
+	Datum		v[2] = {Int64GetDatum(seller_id), TimestampTzGetDatum(as_of)};
+	char	   *subscription;
+	bool		isnull;
+	int32		bps;
+	int64		fee;
+
+	if (hm_plan_run(&seller_commission, v, NULL) != 1)
+		elog(ERROR, "seller %lld has no account", (long long) seller_id);
+	subscription = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	bps = DatumGetInt32(hm_result(0, 2, &isnull));
+	if (isnull)
+		elog(ERROR, "the pricing version in force at %s has no commission for subscription %s",
+			 utc_time_text(as_of), subscription);
+	if (hm_money_fee(price, bps, &fee) != HM_MONEY_OK)
+		elog(ERROR, "a commission of %d basis points on %lld cents is out of range",
+			 bps, (long long) price);
+	if (bps_out)
+		*bps_out = bps;
+	if (subscription_out)
+		*subscription_out = subscription;
+	return fee;
+}
+
 /* A listing: the seller's commission, by subscription, of the version in force */
 static void
 quote_listing(HmQuote *q, TimestampTz as_of)
 {
 	const PriceInfo *p = &q->info;
-	Datum		v[2] = {Int64GetDatum(p->owner_id), TimestampTzGetDatum(as_of)};
 	char	   *subscription;
-	bool		isnull;
 	int32		bps;
 
-	if (hm_plan_run(&seller_commission, v, NULL) != 1)
-		elog(ERROR, "the owner of handle \"%s\" has no account", text_to_cstring(p->handle));
-	subscription = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	bps = DatumGetInt32(hm_result(0, 2, &isnull));
-	if (isnull)
-		elog(ERROR, "pricing version %d has no commission for subscription %s",
-			 p->pricing_version, subscription);
 	q->has_seller = true;
 	q->seller_id = p->owner_id;
-	if (hm_money_fee(p->price, bps, &q->fee) != HM_MONEY_OK)
-		elog(ERROR, "pricing version %d has a commission of %d basis points for subscription %s",
-			 p->pricing_version, bps, subscription);
+	q->fee = hm_seller_fee(p->owner_id, p->price, as_of, &bps, &subscription);
 	q->reason = psprintf("listed by its owner at %s; commission %s%% (%s)%s",
 						 hm_cents_text(p->price), percent_text(bps), subscription,
 						 p->has_locked && p->locked_until > as_of
