@@ -10,9 +10,9 @@
  * closing transfer: a 'hold_void' (outbid, cancelled, expired), which gives
  * the held money back, or a 'hold_post' (market.c: the sale happens), whose
  * entries move the money and release the hold in the same statement.  The
- * closing transfer's key is derived from the hold ("void:<id>",
- * "post:<id>"), so a hold can be closed once only, and a replay of the
- * close returns the same transfer.
+ * closing transfer has no idempotency key: it is the one transfer whose
+ * pending_id is the hold (a unique column), so a hold can be closed once
+ * only, and no caller's key can stand in its way.
  */
 #include "handle_market.h"
 
@@ -69,7 +69,7 @@ hm_hold_open(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	hm_require_account(account_id);
-	created = hm_claim_transfer(text_to_cstring(PG_GETARG_TEXT_PP(2)), "hold",
+	created = hm_claim_transfer(account_id, text_to_cstring(PG_GETARG_TEXT_PP(2)), "hold",
 								text_to_cstring(PG_GETARG_TEXT_PP(3)),
 								text_to_cstring(PG_GETARG_TEXT_PP(4)), at, &hold_id);
 	if (created)
@@ -178,7 +178,7 @@ hm_hold_void(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_HM_STATE),
 				 errmsg("hold %lld was already posted", (long long) hold_id),
 				 errdetail("Transfer %lld paid with it.", (long long) hold.closed_by)));
-	if (!hm_claim_closing(psprintf("void:%lld", (long long) hold_id), "hold_void",
+	if (!hm_claim_closing("hold_void",
 						  psprintf("void(hold_id => %lld)", (long long) hold_id),
 						  hold.handle, at, hold_id, &transfer_id))
 		elog(ERROR, "hold %lld is pending but its void %lld exists",

@@ -18,16 +18,18 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
-#include "catalog/pg_collation.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 static int	gate_depth = 0;
 
@@ -41,7 +43,38 @@ static Oid	gate_actor = InvalidOid;
 typedef struct GateTarget
 {
 	FmgrInfo	impl;
+	int			time_arg;		/* the write's time (as_of, at, active_at), or -1 */
+	const char *time_name;
+	int			dry_run_arg;	/* a dry run only reads: any time, or -1 */
 } GateTarget;
+
+/*
+ * The arguments the gate checks, found by name once per call site: every
+ * API function that writes names its time as_of, at or active_at.
+ */
+static void
+find_time_args(HeapTuple proctup, GateTarget *target, MemoryContext cxt)
+{
+	Oid		   *types;
+	char	  **names;
+	char	   *modes;
+	int			n = get_func_arg_info(proctup, &types, &names, &modes);
+
+	target->time_arg = -1;
+	target->dry_run_arg = -1;
+	for (int i = 0; names != NULL && i < n; i++)
+	{
+		if (types[i] == TIMESTAMPTZOID &&
+			(strcmp(names[i], "as_of") == 0 || strcmp(names[i], "at") == 0 ||
+			 strcmp(names[i], "active_at") == 0))
+		{
+			target->time_arg = i;
+			target->time_name = MemoryContextStrdup(cxt, names[i]);
+		}
+		else if (types[i] == BOOLOID && strcmp(names[i], "dry_run") == 0)
+			target->dry_run_arg = i;
+	}
+}
 
 static GateTarget *
 gate_target(FunctionCallInfo fcinfo)
@@ -63,9 +96,10 @@ gate_target(FunctionCallInfo fcinfo)
 	impl = LookupFuncName(list_make2(makeString(get_namespace_name(proc->pronamespace)),
 									 makeString(impl_name)),
 						  proc->pronargs, proc->proargtypes.values, false);
+	target = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(GateTarget));
+	find_time_args(tup, target, fcinfo->flinfo->fn_mcxt);
 	ReleaseSysCache(tup);
 
-	target = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(GateTarget));
 	fmgr_info_cxt(impl, &target->impl, fcinfo->flinfo->fn_mcxt);
 	fcinfo->flinfo->fn_extra = target;
 	return target;
@@ -88,6 +122,21 @@ hm_gate_call(FunctionCallInfo fcinfo)
 							 fcinfo->resultinfo);
 	for (int i = 0; i < PG_NARGS(); i++)
 		call->args[i] = fcinfo->args[i];
+
+	/* writes happen at the server's time (server_time.c) */
+	if (target->time_arg >= 0 && !call->args[target->time_arg].isnull)
+	{
+		TimestampTz asked = DatumGetTimestampTz(call->args[target->time_arg].value);
+		bool		dry_run = target->dry_run_arg >= 0 &&
+			!call->args[target->dry_run_arg].isnull &&
+			DatumGetBool(call->args[target->dry_run_arg].value);
+
+		if (dry_run)
+			hm_check_finite_time(asked, target->time_name);
+		else
+			call->args[target->time_arg].value =
+				TimestampTzGetDatum(hm_write_time(asked, target->time_name));
+	}
 
 	if (gate_depth == 0)
 		gate_actor = GetUserId();
@@ -159,13 +208,16 @@ hm_guard(PG_FUNCTION_ARGS)
 
 /*
  * Run locks: one release run (release_dormant) and one settlement run
- * (settle_auctions) at a time.  Each is a session-level advisory lock (a run
- * commits after every batch, so a transaction lock would not last), on the
- * same key as pg_advisory_lock(hashtext('handle_market.release_dormant'))
- * (or '...settle_auctions'), so a DBA can see it in pg_locks.  Unlike a
- * plain session lock it does not outlive a failed run: it is dropped when
- * the transaction that holds it aborts, so a cancelled or timed-out run does
- * not block every later one until its session ends.
+ * (settle_auctions) at a time.  Each is a session-level lock (a run commits
+ * after every batch, so a transaction lock would not last) with an advisory
+ * tag that no SQL function can build: pg_advisory_lock() always puts 1 or 2
+ * in the tag's last field, these put 'HM' (0x484D), so no session, however
+ * unprivileged, can take one and stop the runs.  A DBA sees them in pg_locks
+ * as locktype 'advisory' with objsubid 18509 (objid 1: release, 2:
+ * settlement).  Unlike a plain session lock it does not outlive a failed
+ * run: it is dropped when the transaction that holds it aborts, so a
+ * cancelled or timed-out run does not block every later one until its
+ * session ends.
  */
 typedef enum RunLock
 {
@@ -174,21 +226,15 @@ typedef enum RunLock
 	RUN_LOCKS
 } RunLock;
 
-static const char *const run_lock_names[RUN_LOCKS] = {
-	"handle_market.release_dormant", "handle_market.settle_auctions"
-};
+#define RUN_LOCK_CLASS 0x484D	/* 'HM' */
+
 static bool holds_run_lock[RUN_LOCKS];
 static bool run_callback_registered = false;
 
 static void
 run_lock_tag(RunLock which, LOCKTAG *tag)
 {
-	/* deterministic collations all hash the bytes: "C" gives SQL's value */
-	int64		key = (int64) DatumGetInt32(DirectFunctionCall1Coll(hashtext, C_COLLATION_OID,
-																	 CStringGetTextDatum(run_lock_names[which])));
-
-	/* as pg_advisory_lock(bigint) builds its tag */
-	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) (key >> 32), (uint32) key, 1);
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, 0, (uint32) which + 1, RUN_LOCK_CLASS);
 }
 
 static void

@@ -15,6 +15,7 @@ _PG_init(void)
 {
 	hm_check_unicode_versions();
 	hm_outbox_notify_init();
+	hm_server_time_init();
 }
 
 /* pg_do_encoding_conversion, skipped when the database is UTF-8 already */

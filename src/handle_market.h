@@ -56,6 +56,17 @@ extern Datum hm_gate_call(FunctionCallInfo fcinfo);
 /* Checks, once per backend, that keys were computed with this ICU. */
 extern void hm_check_unicode_versions(void);
 
+/*
+ * Writes happen at the server's time (server_time.c): the time a write
+ * runs at, given the time its caller asked for (arg names the argument);
+ * refused when it is not finite, or, unless handle_market.simulated_time
+ * is on, farther than the allowed skew from now().
+ */
+extern TimestampTz hm_write_time(TimestampTz asked, const char *arg);
+extern void hm_check_finite_time(TimestampTz asked, const char *arg);
+extern bool hm_simulated_time(void);
+extern void hm_server_time_init(void);
+
 /* Defines the handle_market.outbox_notify setting (outbox_notify.c) */
 extern void hm_outbox_notify_init(void);
 

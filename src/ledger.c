@@ -7,12 +7,15 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "miscadmin.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "funcapi.h"
 #include "common/int.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
 
 #include "core/money.h"
@@ -95,31 +98,27 @@ hm_wallet(int64 account_id, bool create)
 	return 0;					/* keep the compiler quiet */
 }
 
+/*
+ * Keys are scoped to the account that acts (as Stripe scopes them to an
+ * account): one account's key never blocks, answers or reveals another's
+ * request.  Closings carry no key; the hold they close identifies them.
+ */
 static HmPlan transfer_claim = HM_PLAN(
-	"INSERT INTO transfers (idempotency_key, kind, request, handle, at, pending_id) "
-	"VALUES ($1, $2, $3, $4::handle, $5, $6) "
-	"ON CONFLICT (idempotency_key) DO NOTHING RETURNING transfer_id",
-	6, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID);
+	"INSERT INTO transfers (key_account_id, idempotency_key, kind, request, handle, at) "
+	"VALUES ($1, $2, $3, $4, $5::handle, $6) "
+	"ON CONFLICT (key_account_id, idempotency_key) DO NOTHING RETURNING transfer_id",
+	6, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID);
 static HmPlan transfer_by_key = HM_PLAN(
-	"SELECT transfer_id, kind, request FROM transfers WHERE idempotency_key = $1",
-	1, TEXTOID);
-
-static bool claim(const char *key, const char *kind, const char *request,
-				  const char *handle, TimestampTz at, int64 pending_id, int64 *transfer_id);
-
-bool
-hm_claim_transfer(const char *key, const char *kind, const char *request,
-				  const char *handle, TimestampTz at, int64 *transfer_id)
-{
-	return claim(key, kind, request, handle, at, 0, transfer_id);
-}
-
-bool
-hm_claim_closing(const char *key, const char *kind, const char *request,
-				 const char *handle, TimestampTz at, int64 pending_id, int64 *transfer_id)
-{
-	return claim(key, kind, request, handle, at, pending_id, transfer_id);
-}
+	"SELECT transfer_id, kind, request FROM transfers "
+	"WHERE key_account_id = $1 AND idempotency_key = $2",
+	2, INT8OID, TEXTOID);
+static HmPlan closing_claim = HM_PLAN(
+	"INSERT INTO transfers (kind, request, handle, at, pending_id) "
+	"VALUES ($1, $2, $3::handle, $4, $5) "
+	"ON CONFLICT (pending_id) DO NOTHING RETURNING transfer_id",
+	5, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID);
+static HmPlan closing_by_hold = HM_PLAN(
+	"SELECT transfer_id FROM transfers WHERE pending_id = $1", 1, INT8OID);
 
 static void
 require_key(const char *key)
@@ -134,13 +133,14 @@ require_key(const char *key)
 /*
  * The transfer a used key made, when this is the same request again (a
  * retry); HM006 when it is another.  False when the key is unused, or, with
- * must_exist, 40001 when its transfer is invisible to this snapshot.
+ * must_exist, 40001 when its transfer is invisible to this snapshot.  The
+ * detail shows the first request, which was the same account's.
  */
 static bool
-replay_of(const char *key, const char *kind, const char *request, bool must_exist,
-		  int64 *transfer_id)
+replay_of(int64 account_id, const char *key, const char *kind, const char *request,
+		  bool must_exist, int64 *transfer_id)
 {
-	Datum		v[1] = {CStringGetTextDatum(key)};
+	Datum		v[2] = {Int64GetDatum(account_id), CStringGetTextDatum(key)};
 	char	   *first_kind;
 	char	   *first_request;
 
@@ -160,58 +160,176 @@ replay_of(const char *key, const char *kind, const char *request, bool must_exis
 		ereport(ERROR,
 				(errcode(ERRCODE_HM_IDEMPOTENCY),
 				 errmsg("idempotency key \"%s\" was already used for another request", key),
-				 errdetail("Transfer %lld was made with it by %s; this request is %s.",
-						   (long long) *transfer_id, first_request, request),
+				 errdetail("Account %lld made transfer %lld with it by %s; this request is %s.",
+						   (long long) account_id, (long long) *transfer_id, first_request, request),
 				 errhint("Use a new key for a new request.")));
 	return true;
 }
 
-static bool
-claim(const char *key, const char *kind, const char *request,
-	  const char *handle, TimestampTz at, int64 pending_id, int64 *transfer_id)
+bool
+hm_claim_transfer(int64 account_id, const char *key, const char *kind, const char *request,
+				  const char *handle, TimestampTz at, int64 *transfer_id)
 {
 	Datum		v[6];
-	char		nulls[6] = {' ', ' ', ' ', handle ? ' ' : 'n', ' ', pending_id ? ' ' : 'n'};
+	char		nulls[6] = {' ', ' ', ' ', ' ', handle ? ' ' : 'n', ' '};
 
 	require_key(key);
-	v[0] = CStringGetTextDatum(key);
-	v[1] = CStringGetTextDatum(kind);
-	v[2] = CStringGetTextDatum(request);
-	v[3] = handle ? CStringGetTextDatum(handle) : (Datum) 0;
-	v[4] = TimestampTzGetDatum(at);
-	v[5] = Int64GetDatum(pending_id);
+	v[0] = Int64GetDatum(account_id);
+	v[1] = CStringGetTextDatum(key);
+	v[2] = CStringGetTextDatum(kind);
+	v[3] = CStringGetTextDatum(request);
+	v[4] = handle ? CStringGetTextDatum(handle) : (Datum) 0;
+	v[5] = TimestampTzGetDatum(at);
 	if (hm_plan_run(&transfer_claim, v, nulls) > 0)
 	{
 		*transfer_id = hm_result_int64(0, 1);
 		return true;
 	}
 	/* the key was used: by this same request (a retry) or another one */
-	replay_of(key, kind, request, true, transfer_id);
+	replay_of(account_id, key, kind, request, true, transfer_id);
+	return false;
+}
+
+bool
+hm_claim_closing(const char *kind, const char *request, const char *handle, TimestampTz at,
+				 int64 pending_id, int64 *transfer_id)
+{
+	Datum		v[5];
+	char		nulls[5] = {' ', ' ', handle ? ' ' : 'n', ' ', ' '};
+
+	v[0] = CStringGetTextDatum(kind);
+	v[1] = CStringGetTextDatum(request);
+	v[2] = handle ? CStringGetTextDatum(handle) : (Datum) 0;
+	v[3] = TimestampTzGetDatum(at);
+	v[4] = Int64GetDatum(pending_id);
+	if (hm_plan_run(&closing_claim, v, nulls) > 0)
+	{
+		*transfer_id = hm_result_int64(0, 1);
+		return true;
+	}
+	v[0] = Int64GetDatum(pending_id);
+	if (hm_plan_run(&closing_by_hold, v, NULL) == 0)
+		elog(ERROR, "hold %lld is closed by a transfer this transaction cannot see",
+			 (long long) pending_id);
+	*transfer_id = hm_result_int64(0, 1);
 	return false;
 }
 
 /*
- * _replayed(key, kind, request) RETURNS bigint: for a caller that must lock
- * rows before it claims its key (bid, make_offer), the transfer a retry of
- * this request already made; NULL for an unused key; HM006 for another
- * request.  The same rules as every claim, from the same code.
+ * _replayed(account_id, key, kind, request) RETURNS bigint: for a caller
+ * that must lock rows before it claims its key (bid, make_offer), the
+ * transfer a retry of this request already made; NULL for an unused key;
+ * HM006 for another request of the same account.  The same rules as every
+ * claim, from the same code.
  */
 PG_FUNCTION_INFO_V1(hm_replayed);
 Datum
 hm_replayed(PG_FUNCTION_ARGS)
 {
-	char	   *key = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *key;
 	int64		transfer_id;
 	bool		found;
 
+	hm_require_args(fcinfo, 4);
+	key = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	require_key(key);
 	SPI_connect();
-	found = replay_of(key, text_to_cstring(PG_GETARG_TEXT_PP(1)),
-					  text_to_cstring(PG_GETARG_TEXT_PP(2)), false, &transfer_id);
+	found = replay_of(PG_GETARG_INT64(0), key, text_to_cstring(PG_GETARG_TEXT_PP(2)),
+					  text_to_cstring(PG_GETARG_TEXT_PP(3)), false, &transfer_id);
 	SPI_finish();
 	if (!found)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(transfer_id);
+}
+
+/*
+ * Keyed calls that move no money (listings, auctions, offers): the same
+ * scoping and the same replay rule, in the requests table.  A NULL key
+ * claims nothing (the call is then not safe to retry).
+ */
+static HmPlan request_claim = HM_PLAN(
+	"INSERT INTO requests (account_id, idempotency_key, request, at) VALUES ($1, $2, $3, $4) "
+	"ON CONFLICT (account_id, idempotency_key) DO NOTHING RETURNING account_id",
+	4, INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID);
+static HmPlan request_by_key = HM_PLAN(
+	"SELECT request, result FROM requests WHERE account_id = $1 AND idempotency_key = $2",
+	2, INT8OID, TEXTOID);
+static HmPlan request_done = HM_PLAN(
+	"UPDATE requests SET result = $3 WHERE account_id = $1 AND idempotency_key = $2",
+	3, INT8OID, TEXTOID, INT8OID);
+
+/*
+ * _claim_request(account_id, key, request, at, OUT replayed boolean, OUT
+ * result bigint): replayed is true, with what the first call returned, when
+ * this is a retry of the same request; HM006 when the account used the key
+ * for another request.  A concurrent claim of the same key waits for the
+ * first to commit or abort.
+ */
+PG_FUNCTION_INFO_V1(hm_claim_request);
+Datum
+hm_claim_request(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		out[2] = {BoolGetDatum(false), (Datum) 0};
+	bool		out_null[2] = {false, true};
+	Datum		v[4];
+	char	   *key;
+	char	   *request;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "_claim_request must return a composite type");
+	if (PG_ARGISNULL(1))
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), out, out_null)));
+	hm_require_args(fcinfo, 4);
+	key = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	request = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	require_key(key);
+	v[0] = PG_GETARG_DATUM(0);
+	v[1] = CStringGetTextDatum(key);
+	v[2] = CStringGetTextDatum(request);
+	v[3] = PG_GETARG_DATUM(3);
+	SPI_connect();
+	if (hm_plan_run(&request_claim, v, NULL) == 0)
+	{
+		char	   *first;
+
+		if (hm_plan_run(&request_by_key, v, NULL) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("idempotency key \"%s\" was used by a transaction this one cannot see", key),
+					 errhint("Retry in a READ COMMITTED transaction.")));
+		first = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		if (strcmp(first, request) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_HM_IDEMPOTENCY),
+					 errmsg("idempotency key \"%s\" was already used for another request", key),
+					 errdetail("Account %lld used it for %s; this request is %s.",
+							   (long long) PG_GETARG_INT64(0), first, request),
+					 errhint("Use a new key for a new request.")));
+		out[0] = BoolGetDatum(true);
+		out[1] = hm_result(0, 2, &out_null[1]);
+	}
+	SPI_finish();
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), out, out_null)));
+}
+
+/* _request_done(account_id, key, result): what a keyed call returned */
+PG_FUNCTION_INFO_V1(hm_request_done);
+Datum
+hm_request_done(PG_FUNCTION_ARGS)
+{
+	Datum		v[3];
+	char		nulls[3] = {' ', ' ', PG_ARGISNULL(2) ? 'n' : ' '};
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_VOID();
+	v[0] = PG_GETARG_DATUM(0);
+	v[1] = PG_GETARG_DATUM(1);
+	v[2] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+	SPI_connect();
+	hm_plan_run(&request_done, v, nulls);
+	SPI_finish();
+	PG_RETURN_VOID();
 }
 
 static HmPlan wallets_lock = HM_PLAN(
@@ -387,12 +505,18 @@ hm_post_locked(int64 transfer_id, HmLeg *legs, int nlegs,
 	write_legs(transfer_id, legs, nlegs);
 }
 
-/* The API function's name: the implementation's without its underscore. */
+/*
+ * The API function's name: the implementation's without its underscore (and
+ * without the _c of a C part behind a PL/pgSQL implementation).
+ */
 static const char *
 api_name(FunctionCallInfo fcinfo)
 {
 	char	   *name = get_func_name(fcinfo->flinfo->fn_oid);
+	size_t		len = strlen(name);
 
+	if (len > 2 && strcmp(name + len - 2, "_c") == 0)
+		name[len - 2] = '\0';
 	return name[0] == '_' ? name + 1 : name;
 }
 
@@ -440,7 +564,7 @@ move_money(FunctionCallInfo fcinfo, const char *kind, int sign)
 	hm_require_account(account_id);
 	request = psprintf("%s(account_id => %lld, amount_cents => %lld)",
 					   kind, (long long) account_id, (long long) amount);
-	if (hm_claim_transfer(key, sign > 0 ? "deposit" : "withdrawal", request, NULL, at,
+	if (hm_claim_transfer(account_id, key, sign > 0 ? "deposit" : "withdrawal", request, NULL, at,
 						  &transfer_id))
 	{
 		HmLeg		legs[2];
@@ -522,6 +646,8 @@ hm_entries_balanced(PG_FUNCTION_ARGS)
 	int64		transfer_id;
 	TransactionId xid = GetTopTransactionId();
 	int64		sum;
+	Oid			save_user;
+	int			save_sec;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 		elog(ERROR, "hm_entries_balanced must be an AFTER INSERT trigger");
@@ -531,9 +657,19 @@ hm_entries_balanced(PG_FUNCTION_ARGS)
 	if (xid == checked_xid && transfer_id == checked_transfer)
 		return PointerGetDatum(NULL);
 
+	/*
+	 * As the table's owner, as PostgreSQL's own foreign-key triggers do: the
+	 * trigger fires at the COMMIT of whoever wrote the entries, and the
+	 * application's role has no privilege on the table (the API functions
+	 * that wrote it are SECURITY DEFINER, but they have returned by now).
+	 */
+	GetUserIdAndSecContext(&save_user, &save_sec);
+	SetUserIdAndSecContext(RelationGetForm(trigdata->tg_relation)->relowner,
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
 	SPI_connect();
 	sum = transfer_sum(trigdata->tg_relation, transfer_id);
 	SPI_finish();
+	SetUserIdAndSecContext(save_user, save_sec);
 	if (sum != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),

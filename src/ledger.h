@@ -54,18 +54,21 @@ extern int64 hm_fee_account(int64 transfer_id);
 extern int64 hm_payments_account(int64 transfer_id);
 
 /*
- * Claims an idempotency key for a new transfer.  Returns true and the new
- * transfer's id, or false and the id of the transfer the key already made
- * when request is the same as that one's; raises HM006 when it is not.  A
- * concurrent claim of the same key waits for the first to commit or abort.
+ * Claims account_id's idempotency key for a new transfer.  Returns true and
+ * the new transfer's id, or false and the id of the transfer the key already
+ * made when request is the same as that one's; raises HM006 when it is not.
+ * A concurrent claim of the same key waits for the first to commit or abort.
  */
-extern bool hm_claim_transfer(const char *key, const char *kind, const char *request,
-							  const char *handle, TimestampTz at, int64 *transfer_id);
+extern bool hm_claim_transfer(int64 account_id, const char *key, const char *kind,
+							  const char *request, const char *handle, TimestampTz at,
+							  int64 *transfer_id);
 
-/* The same for a transfer that closes a pending hold (post or void). */
-extern bool hm_claim_closing(const char *key, const char *kind, const char *request,
-							 const char *handle, TimestampTz at, int64 pending_id,
-							 int64 *transfer_id);
+/*
+ * The same for a transfer that closes the pending hold pending_id (post or
+ * void), which has no key: false and the closing's id when the hold has one.
+ */
+extern bool hm_claim_closing(const char *kind, const char *request, const char *handle,
+							 TimestampTz at, int64 pending_id, int64 *transfer_id);
 
 /*
  * Writes a transfer's legs: locks the wallets among them in id order, makes

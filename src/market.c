@@ -391,7 +391,7 @@ hm_buy(PG_FUNCTION_ARGS)
 	handle = hm_canonical_handle(cstring_to_text(candidate), &pol);
 	request = psprintf("buy(candidate => %s, buyer_id => %lld, max_price_cents => %lld)",
 					   quote_literal_cstr(candidate), (long long) buyer_id, (long long) max_price);
-	if (!hm_claim_transfer(key, "purchase", request, handle, as_of, &transfer_id))
+	if (!hm_claim_transfer(buyer_id, key, "purchase", request, handle, as_of, &transfer_id))
 	{
 		SPI_finish();
 		PG_RETURN_INT64(transfer_id);
@@ -516,7 +516,7 @@ hm_transfer_handle(PG_FUNCTION_ARGS)
 	handle = canonical_handle(fcinfo, candidate, as_of, &pol);
 	request = psprintf("transfer_handle(candidate => %s, from_id => %lld, to_id => %lld)",
 					   quote_literal_cstr(candidate), (long long) from_id, (long long) to_id);
-	if (!hm_claim_transfer(key, "handle_transfer", request, handle, as_of, &transfer_id))
+	if (!hm_claim_transfer(from_id, key, "handle_transfer", request, handle, as_of, &transfer_id))
 	{
 		SPI_finish();
 		PG_RETURN_INT64(transfer_id);
@@ -675,7 +675,7 @@ hm_sell_from_hold(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_HM_STATE),
 				 errmsg("account %lld already owns handle \"%s\"", (long long) hold.account_id,
 						h.handle)));
-	if (!hm_claim_closing(psprintf("post:%lld", (long long) hold_id), "hold_post",
+	if (!hm_claim_closing("hold_post",
 						  psprintf("post(hold_id => %lld)", (long long) hold_id),
 						  h.handle, as_of, hold_id, &transfer_id))
 		elog(ERROR, "hold %lld is pending but its posting %lld exists",

@@ -311,6 +311,9 @@ hm_compute_price(Oid nsp, text *candidate, TimestampTz as_of, Snapshot snapshot,
 	const PolicyVersion *pol;
 	char		reason[HM_DETAIL_LEN];
 
+	/* any time may be asked about, but not an infinite one (server_time.c) */
+	hm_check_finite_time(as_of, "as_of");
+
 	memset(info, 0, sizeof(*info));
 	rel = hm_price_prepare(nsp);
 	pricing = hm_pricing_version_at(as_of);

@@ -87,6 +87,13 @@ hm_transfer_row_broken_rule(const char *kind, const char *key)
 		return "an idempotency key is not empty";
 	if (kind != NULL && !one_of(kind, transfer_kinds))
 		return "kind is deposit, withdrawal, purchase, handle_transfer, hold, hold_void or hold_post";
+	/*
+	 * A closing is identified by the hold it closes, never by a key: a key
+	 * derived from the hold would share the callers' namespace, and a
+	 * caller who spent it first could stop the hold from ever closing.
+	 */
+	if (kind != NULL && (strcmp(kind, "hold_void") == 0 || strcmp(kind, "hold_post") == 0) != (key == NULL))
+		return "a closing transfer (hold_void, hold_post) has no idempotency key, and every other transfer has one";
 	return NULL;
 }
 

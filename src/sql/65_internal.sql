@@ -17,6 +17,15 @@ BEGIN ATOMIC
     SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD');
 END;
 
+-- Writes happen at the server's time (src/server_time.c): the time a write
+-- runs at, or HM017 when the caller asked for another one; no time may be
+-- infinite.  The gate applies the same check to every API function that
+-- writes; these are for the procedures and the reads written in SQL.
+CREATE FUNCTION @extschema@._write_time(at timestamptz, arg text) RETURNS timestamptz
+    AS 'MODULE_PATHNAME', 'hm_write_time_sql' LANGUAGE C STABLE STRICT;
+CREATE FUNCTION @extschema@._read_time(at timestamptz, arg text) RETURNS timestamptz
+    AS 'MODULE_PATHNAME', 'hm_read_time_sql' LANGUAGE C IMMUTABLE STRICT;
+
 -- An account is exempt from release under a policy version.  No SET
 -- clause, so that the sweep's query inlines it; a BEGIN ATOMIC body binds
 -- its names when it is created, so the caller's search_path cannot change

@@ -28,6 +28,7 @@ DECLARE
     v_other handle;
     v_premium record;       -- a premium_handles row (created after this file)
 BEGIN
+    PERFORM _read_time(as_of, 'as_of');     -- any time, but a finite one
     handle := _try_handle(candidate);
     IF handle IS NULL THEN
         state := 'invalid';

@@ -46,25 +46,59 @@ CREATE FUNCTION @extschema@.ledger_slots() RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN 16;
 
+-- Idempotency keys are scoped to the account that acts (the depositor, the
+-- buyer, the giver, the bidder, the offerer), as Stripe scopes them to an
+-- account: nobody can spend, block or read another account's key.  A
+-- closing (hold_void, hold_post) has no key: it is the one transfer whose
+-- pending_id is its hold, so no caller's key can stand in its way.
 CREATE TABLE @extschema@.transfers (
     transfer_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    idempotency_key text COLLATE "C" NOT NULL UNIQUE,
+    key_account_id bigint,
+    idempotency_key text COLLATE "C",
     kind text NOT NULL,
     -- a hold_void or hold_post closes the pending hold made by this transfer
-    pending_id bigint,
+    pending_id bigint UNIQUE,
     -- the request's parameters: a replay must repeat them exactly
     request text NOT NULL,
     handle @extschema@.handle,
     at timestamptz NOT NULL,
     actor text NOT NULL DEFAULT @extschema@.actor(),
     created_at timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT transfers_row_rules CHECK (@extschema@.transfers_row_rules(idempotency_key, kind))
+    CONSTRAINT transfers_row_rules CHECK (@extschema@.transfers_row_rules(idempotency_key, kind)),
+    UNIQUE (key_account_id, idempotency_key)
 );
 COMMENT ON CONSTRAINT transfers_row_rules ON @extschema@.transfers IS
     'the idempotency key is not empty; kind is deposit, withdrawal, purchase, handle_transfer, '
-    'hold, hold_void or hold_post (src/core/row_rules.c)';
+    'hold, hold_void or hold_post; a closing transfer (hold_void, hold_post) has no idempotency '
+    'key, and every other transfer has one (src/core/row_rules.c)';
 COMMENT ON TABLE @extschema@.transfers IS
     'every movement, once per idempotency key; append-only';
+
+-- Keyed calls that move no money: list_handle, unlist_handle, start_auction,
+-- cancel_auction, accept_offer and cancel_offer.  The same scoping and the
+-- same replay rule as transfers (src/ledger.c): a retry of the same request
+-- returns what the first call returned (result: an auction or a transfer).
+CREATE TABLE @extschema@.requests (
+    account_id bigint NOT NULL,
+    idempotency_key text COLLATE "C" NOT NULL CHECK (idempotency_key <> ''),
+    request text NOT NULL,
+    result bigint,
+    at timestamptz NOT NULL,
+    actor text NOT NULL DEFAULT @extschema@.actor(),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (account_id, idempotency_key)
+);
+COMMENT ON TABLE @extschema@.requests IS
+    'the idempotency keys of the calls that move no money, per account, with what each returned';
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.requests
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard();
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.requests', '');
+
+CREATE FUNCTION @extschema@._claim_request(p_account_id bigint, p_key text, p_request text,
+                                           p_at timestamptz, OUT replayed boolean, OUT result bigint)
+    AS 'MODULE_PATHNAME', 'hm_claim_request' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@._request_done(p_account_id bigint, p_key text, p_result bigint)
+    RETURNS void AS 'MODULE_PATHNAME', 'hm_request_done' LANGUAGE C VOLATILE;
 
 -- No foreign keys: a key check takes a share lock on the row it points to,
 -- and every sale would then lock the same platform slot.  Only the ledger's

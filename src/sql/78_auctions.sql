@@ -110,7 +110,8 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.offers', '');
 -- (HM006 if another); NULL for a new key (src/ledger.c, as every claim).
 -- Called once the caller holds the lock a concurrent first call would hold,
 -- so that call is seen committed.
-CREATE FUNCTION @extschema@._replayed(p_key text, p_kind text, p_request text) RETURNS bigint
+CREATE FUNCTION @extschema@._replayed(p_account_id bigint, p_key text, p_kind text, p_request text)
+    RETURNS bigint
     AS 'MODULE_PATHNAME', 'hm_replayed' LANGUAGE C STABLE STRICT;
 
 -- The arguments a money function refuses when missing, in buy()'s words.
@@ -200,7 +201,7 @@ BEGIN
 END $$;
 
 CREATE FUNCTION @extschema@._start_auction(p_candidate text, p_seller_id bigint, p_reserve bigint,
-                                           p_ends_at timestamptz, p_as_of timestamptz)
+                                           p_ends_at timestamptz, p_as_of timestamptz, p_key text)
     RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, @extschema@, pg_temp
@@ -208,22 +209,36 @@ AS $$
 DECLARE
     v_handle handle := _canonical(p_candidate);
     h handles;
+    v_req record;
+    v_id bigint;
 BEGIN
     PERFORM _require_account(p_seller_id);
+    -- a retry after a lost answer gets the same auction id
+    v_req := _claim_request(p_seller_id, p_key,
+                            format('start_auction(candidate => %L, seller_id => %s, reserve_cents => %s, ends_at => %s)',
+                                   p_candidate, p_seller_id, p_reserve,
+                                   to_char(p_ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US+00')),
+                            p_as_of);
+    IF v_req.replayed THEN
+        RETURN v_req.result;
+    END IF;
     h := _sellable_by_owner(v_handle, p_seller_id, p_as_of, 'auction');
     IF h.list_price_cents IS NOT NULL THEN
         RAISE EXCEPTION 'handle "%" is listed at a fixed price', v_handle
             USING ERRCODE = 'HM008', DETAIL = format('It is listed at %s.', dollars(h.list_price_cents)),
                   HINT = 'Unlist it first with handle_market.unlist_handle().';
     END IF;
-    RETURN _new_auction(v_handle, p_seller_id, p_reserve, p_ends_at, p_as_of);
+    v_id := _new_auction(v_handle, p_seller_id, p_reserve, p_ends_at, p_as_of);
+    PERFORM _request_done(p_seller_id, p_key, v_id);
+    RETURN v_id;
 END $$;
 
 CREATE FUNCTION @extschema@.start_auction(candidate text, seller_id bigint, reserve_cents bigint,
-                                          ends_at timestamptz, as_of timestamptz DEFAULT now())
+                                          ends_at timestamptz, as_of timestamptz DEFAULT now(),
+                                          idempotency_key text DEFAULT NULL)
     RETURNS bigint AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION @extschema@.start_auction(text, bigint, bigint, timestamptz, timestamptz) IS
-    'the owner auctions a handle it may sell; returns the auction id';
+COMMENT ON FUNCTION @extschema@.start_auction(text, bigint, bigint, timestamptz, timestamptz, text) IS
+    'the owner auctions a handle it may sell; returns the auction id; with a key, a retry returns the same id';
 
 -- The platform auctions what it would sell: a handle on the premium list or
 -- a released handle in its premium or available phase.
@@ -286,7 +301,7 @@ BEGIN
     PERFORM _mark_active(p_bidder_id, p_as_of);     -- first: it takes the activity lock
     PERFORM _require_account(p_bidder_id);
     SELECT * INTO a FROM auctions WHERE handle = v_handle AND state = 'open' FOR UPDATE;
-    v_hold := _replayed(p_key, 'hold', v_request);
+    v_hold := _replayed(p_bidder_id, p_key, 'hold', v_request);
     IF v_hold IS NOT NULL THEN
         RETURN v_hold;
     END IF;
@@ -357,7 +372,7 @@ COMMENT ON FUNCTION @extschema@.bid(text, bigint, bigint, text, timestamptz) IS
     'bids in the open auction of a handle, holding the money; returns the bid id (its hold); idempotent';
 
 CREATE FUNCTION @extschema@._cancel_auction(p_candidate text, p_seller_id bigint,
-                                            p_as_of timestamptz)
+                                            p_as_of timestamptz, p_key text)
     RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, @extschema@, pg_temp
@@ -366,6 +381,11 @@ DECLARE
     v_handle handle := _canonical(p_candidate);
     a auctions;
 BEGIN
+    IF p_seller_id IS NOT NULL AND (_claim_request(p_seller_id, p_key,
+            format('cancel_auction(candidate => %L, seller_id => %s)', p_candidate, p_seller_id),
+            p_as_of)).replayed THEN
+        RETURN;
+    END IF;
     SELECT * INTO a FROM auctions WHERE handle = v_handle AND state = 'open' FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'handle "%" is not being auctioned', v_handle USING ERRCODE = 'HM008';
@@ -389,7 +409,8 @@ BEGIN
 END $$;
 
 CREATE FUNCTION @extschema@.cancel_auction(candidate text, seller_id bigint,
-                                           as_of timestamptz DEFAULT now())
+                                           as_of timestamptz DEFAULT now(),
+                                           idempotency_key text DEFAULT NULL)
     RETURNS void AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
 
 -- One ended auction: the winner's hold pays (the sale, as buy() makes it);
@@ -561,11 +582,18 @@ BEGIN
         RETURN;
     END IF;
     IF NOT @extschema@.settle_lock_try() THEN
-        RAISE NOTICE 'settle_auctions: another run is in progress; this one does nothing';
-        RETURN;
+        RAISE EXCEPTION 'another settlement run is in progress'
+            USING ERRCODE = 'HM016',
+                  DETAIL = 'One settlement run at a time; this one did nothing.';
     END IF;
+    -- refuses a time that is not the server's before any batch
+    PERFORM @extschema@._write_time(as_of, 'as_of');
     LOOP
-        SELECT * INTO v FROM @extschema@.settle_batch(as_of, batch_size);
+        -- each batch at its own transaction's time, unless time is simulated:
+        -- a long run must not settle by a clock that stopped at its start
+        SELECT * INTO v FROM @extschema@.settle_batch(
+            CASE WHEN pg_catalog.current_setting('handle_market.simulated_time')::boolean
+                 THEN as_of ELSE pg_catalog.now() END, batch_size);
         COMMIT;
         v_auctions := v_auctions + v.auctions_done;
         v_offers := v_offers + v.offers_expired;
@@ -597,7 +625,7 @@ BEGIN
     PERFORM _require_account(p_buyer_id);
     -- shared: offers may be made side by side, but not while the handle moves
     SELECT * INTO h FROM handles WHERE handle = v_handle FOR SHARE;
-    v_hold := _replayed(p_key, 'hold', v_request);
+    v_hold := _replayed(p_buyer_id, p_key, 'hold', v_request);
     IF v_hold IS NOT NULL THEN
         RETURN v_hold;
     END IF;
@@ -632,7 +660,8 @@ CREATE FUNCTION @extschema@.make_offer(candidate text, buyer_id bigint, amount_c
 COMMENT ON FUNCTION @extschema@.make_offer(text, bigint, bigint, timestamptz, text, timestamptz) IS
     'an offer to the owner of a handle, its money held until it ends; returns the offer id; idempotent';
 
-CREATE FUNCTION @extschema@._accept_offer(p_offer_id bigint, p_seller_id bigint, p_as_of timestamptz)
+CREATE FUNCTION @extschema@._accept_offer(p_offer_id bigint, p_seller_id bigint, p_as_of timestamptz,
+                                          p_key text)
     RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, @extschema@, pg_temp
@@ -640,8 +669,16 @@ AS $$
 DECLARE
     o offers;
     v_transfer bigint;
+    v_req record;
 BEGIN
     PERFORM _require_account(p_seller_id);
+    -- a retry after a lost answer gets the sale's transfer id again
+    v_req := _claim_request(p_seller_id, p_key,
+                            format('accept_offer(offer_id => %s, seller_id => %s)', p_offer_id, p_seller_id),
+                            p_as_of);
+    IF v_req.replayed THEN
+        RETURN v_req.result;
+    END IF;
     SELECT * INTO o FROM offers WHERE offer_id = p_offer_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'offer % does not exist', p_offer_id USING ERRCODE = 'HM008';
@@ -662,16 +699,19 @@ BEGIN
     v_transfer := _sell_from_hold(o.handle::text, o.offer_id, p_seller_id, p_as_of,
                                   format('offer %s accepted', o.offer_id));
     UPDATE offers SET sale_transfer_id = v_transfer WHERE offer_id = o.offer_id;
+    PERFORM _request_done(p_seller_id, p_key, v_transfer);
     RETURN v_transfer;
 END $$;
 
 CREATE FUNCTION @extschema@.accept_offer(offer_id bigint, seller_id bigint,
-                                         as_of timestamptz DEFAULT now())
+                                         as_of timestamptz DEFAULT now(),
+                                         idempotency_key text DEFAULT NULL)
     RETURNS bigint AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION @extschema@.accept_offer(bigint, bigint, timestamptz) IS
-    'the owner accepts an offer: the sale, with commission; the other open offers are voided; returns the transfer id';
+COMMENT ON FUNCTION @extschema@.accept_offer(bigint, bigint, timestamptz, text) IS
+    'the owner accepts an offer: the sale, with commission; the other open offers are voided; returns the transfer id; with a key, a retry returns the same id';
 
-CREATE FUNCTION @extschema@._cancel_offer(p_offer_id bigint, p_buyer_id bigint, p_as_of timestamptz)
+CREATE FUNCTION @extschema@._cancel_offer(p_offer_id bigint, p_buyer_id bigint, p_as_of timestamptz,
+                                          p_key text)
     RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, @extschema@, pg_temp
@@ -679,6 +719,11 @@ AS $$
 DECLARE
     o offers;
 BEGIN
+    IF p_buyer_id IS NOT NULL AND (_claim_request(p_buyer_id, p_key,
+            format('cancel_offer(offer_id => %s, buyer_id => %s)', p_offer_id, p_buyer_id),
+            p_as_of)).replayed THEN
+        RETURN;
+    END IF;
     SELECT * INTO o FROM offers WHERE offer_id = p_offer_id;
     IF NOT FOUND OR o.buyer_id IS DISTINCT FROM p_buyer_id THEN
         RAISE EXCEPTION 'account % made no offer %', p_buyer_id, p_offer_id USING ERRCODE = 'HM008';
@@ -692,5 +737,6 @@ BEGIN
 END $$;
 
 CREATE FUNCTION @extschema@.cancel_offer(offer_id bigint, buyer_id bigint,
-                                         as_of timestamptz DEFAULT now())
+                                         as_of timestamptz DEFAULT now(),
+                                         idempotency_key text DEFAULT NULL)
     RETURNS void AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;

@@ -7,9 +7,9 @@
 -- is what lets a rerun with the same as_of resume exactly where the
 -- interrupted one stopped.
 
--- The release lock (see guard.c): a session advisory lock that a failed
--- run's abort drops.  Exposed so that a DBA driving batches by hand takes it
--- the same way.
+-- The release lock (see guard.c): a session lock that no SQL function but
+-- these can take, and that a failed run's abort drops.  Exposed to admins so
+-- that a DBA driving batches by hand takes it the same way.
 CREATE FUNCTION @extschema@.release_lock_try() RETURNS boolean
     AS 'MODULE_PATHNAME', 'hm_release_lock_try' LANGUAGE C VOLATILE STRICT;
 CREATE FUNCTION @extschema@.release_lock_release() RETURNS boolean
@@ -34,7 +34,8 @@ BEGIN
     -- declare a live one dead.
     IF NOT release_lock_try() THEN
         RAISE EXCEPTION 'another release run is in progress'
-            USING ERRCODE = 'HM008',
+            USING ERRCODE = 'HM016',
+                  DETAIL = 'One release run at a time; this one did nothing.',
                   HINT = 'See release_runs; the run holds the release lock until it finishes or fails.';
     END IF;
     UPDATE release_runs SET status = 'interrupted', finished_at = clock_timestamp()
@@ -256,10 +257,7 @@ BEGIN
         RAISE NOTICE 'release_dormant: this server is a replica; nothing to do';
         RETURN;
     END IF;
-    IF NOT @extschema@.release_lock_try() THEN
-        RAISE NOTICE 'release_dormant: another run is in progress; this one does nothing';
-        RETURN;
-    END IF;
+    -- another run going raises HM016 here, so that a cron job notices
     v_run := @extschema@.start_release_run(as_of, batch_size, dry_run);
     COMMIT;
     LOOP

@@ -55,16 +55,16 @@ BEGIN
         @extschema@.deposit(bigint, bigint, text, timestamptz),
         @extschema@.withdraw(bigint, bigint, text, timestamptz),
         @extschema@.balance(bigint),
-        @extschema@.list_handle(text, bigint, bigint, timestamptz),
-        @extschema@.unlist_handle(text, bigint, timestamptz),
+        @extschema@.list_handle(text, bigint, bigint, timestamptz, text),
+        @extschema@.unlist_handle(text, bigint, timestamptz, text),
         @extschema@.buy(text, bigint, bigint, text, timestamptz),
         @extschema@.transfer_handle(text, bigint, bigint, text, timestamptz),
-        @extschema@.start_auction(text, bigint, bigint, timestamptz, timestamptz),
-        @extschema@.cancel_auction(text, bigint, timestamptz),
+        @extschema@.start_auction(text, bigint, bigint, timestamptz, timestamptz, text),
+        @extschema@.cancel_auction(text, bigint, timestamptz, text),
         @extschema@.bid(text, bigint, bigint, text, timestamptz),
         @extschema@.make_offer(text, bigint, bigint, timestamptz, text, timestamptz),
-        @extschema@.accept_offer(bigint, bigint, timestamptz),
-        @extschema@.cancel_offer(bigint, bigint, timestamptz) TO %s', role);
+        @extschema@.accept_offer(bigint, bigint, timestamptz, text),
+        @extschema@.cancel_offer(bigint, bigint, timestamptz, text) TO %s', role);
 END $$;
 COMMENT ON FUNCTION @extschema@.grant_app(regrole) IS
     'lets a role use the application API: accounts, activity, registration, restore, lookup, outbox, money, sales, auctions, offers';
@@ -93,7 +93,11 @@ BEGIN
         @extschema@.ledger_balance(bigint),
         @extschema@.start_platform_auction(text, bigint, timestamptz, timestamptz),
         @extschema@.settle_batch(timestamptz, integer),
-        @extschema@.settle_lock_try(), @extschema@.settle_lock_release() TO %s', role);
+        @extschema@.settle_lock_try(), @extschema@.settle_lock_release(),
+        @extschema@.release_lock_try(), @extschema@.release_lock_release(),
+        @extschema@.record_unicode_versions(),
+        -- settle_auctions() is invoker-rights and checks its as_of with it
+        @extschema@._write_time(timestamptz, text) TO %s', role);
     EXECUTE format('GRANT EXECUTE ON PROCEDURE
         @extschema@.release_dormant(timestamptz, integer, boolean),
         @extschema@.settle_auctions(timestamptz, integer) TO %s', role);

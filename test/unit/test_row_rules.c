@@ -4,6 +4,7 @@
  * keep them all.
  */
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "../../src/core/row_rules.h"
@@ -193,7 +194,15 @@ kind_rules(void)
 	"auction_ended", "offer_received", "offer_ended"};
 
 	for (size_t i = 0; i < sizeof(transfers) / sizeof(*transfers); i++)
-		rule_is(transfers[i], hm_transfer_row_broken_rule(transfers[i], "k"), NULL);
+	{
+		bool		closing = strcmp(transfers[i], "hold_void") == 0 ||
+			strcmp(transfers[i], "hold_post") == 0;
+		const char *other = "a closing transfer (hold_void, hold_post) has no idempotency key, and every other transfer has one";
+
+		rule_is(transfers[i], hm_transfer_row_broken_rule(transfers[i], closing ? NULL : "k"), NULL);
+		rule_is(closing ? "a closing with a key" : "another transfer without a key",
+				hm_transfer_row_broken_rule(transfers[i], closing ? "k" : NULL), other);
+	}
 	rule_is("an unknown transfer kind", hm_transfer_row_broken_rule("refund", "k"),
 			"kind is deposit, withdrawal, purchase, handle_transfer, hold, hold_void or hold_post");
 	rule_is("an empty key", hm_transfer_row_broken_rule("deposit", ""),
