@@ -53,6 +53,12 @@ else
     count "fuzz smoke" 0 1
 fi
 
+# These suites walk a simulated calendar (day 0, day 30, ...) as the
+# superuser, so their sessions turn handle_market.simulated_time on; the
+# suites that test the extension as deployed (roles, drivers) run without it
+# and as the application's and operators' roles.
+export PGOPTIONS="-c handle_market.simulated_time=on"
+
 # pg_regress, isolation and pgTAP inside one throw-away cluster
 bash scripts/cluster.sh bash -c '
     make installcheck ISOLATION= >test/logs/regress.log 2>&1
