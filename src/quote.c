@@ -180,7 +180,7 @@ hm_quote(Oid nsp, text *candidate, TimestampTz as_of, Snapshot snapshot, HmQuote
 
 /*
  * quote(candidate, buyer_id, as_of): the SQL face of hm_quote().  The buyer
- * must exist (HM011), whatever the other arguments are.
+ * must be given (22004) and exist (HM011), whatever the other arguments are.
  */
 PG_FUNCTION_INFO_V1(hm_quote_sql);
 Datum
@@ -191,11 +191,12 @@ hm_quote_sql(PG_FUNCTION_ARGS)
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
 
+	/* a NULL buyer is a missing argument, not an unknown account */
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
-				(errcode(ERRCODE_HM_ACCOUNT),
-				 errmsg("account NULL does not exist"),
-				 errhint("Create it first with handle_market.upsert_account().")));
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("buyer_id must not be null"),
+				 errdetail("buyer_id identifies the account to act for; NULL identifies none.")));
 	SPI_connect();
 	hm_require_account(PG_GETARG_INT64(1));
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))

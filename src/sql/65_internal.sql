@@ -57,18 +57,29 @@ BEGIN
     END IF;
 END $$;
 
-CREATE FUNCTION @extschema@._unknown_account(p_account_id bigint)
+-- HM011 for an account id that names no account.  A NULL id names none at
+-- all: that is a missing argument (22004), named as the caller calls it
+-- (p_argument), not an unknown account.
+CREATE FUNCTION @extschema@._unknown_account(p_account_id bigint,
+                                             p_argument text DEFAULT 'account_id')
     RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    RAISE EXCEPTION 'account % does not exist', coalesce(p_account_id::text, 'NULL')
+    IF p_account_id IS NULL THEN
+        RAISE EXCEPTION '% must not be null', p_argument
+            USING ERRCODE = 'null_value_not_allowed',
+                  DETAIL = format('%s identifies the account to act for; NULL identifies none.',
+                                  p_argument);
+    END IF;
+    RAISE EXCEPTION 'account % does not exist', p_account_id
         USING ERRCODE = 'HM011',
               HINT = 'Create it first with handle_market.upsert_account().';
 END $$;
 
-CREATE FUNCTION @extschema@._require_account(p_account_id bigint, p_lock text DEFAULT 'share')
+CREATE FUNCTION @extschema@._require_account(p_account_id bigint, p_lock text DEFAULT 'share',
+                                             p_argument text DEFAULT 'account_id')
     RETURNS @extschema@.accounts
     LANGUAGE plpgsql
     SET search_path = pg_catalog, @extschema@, pg_temp
@@ -76,6 +87,9 @@ AS $$
 DECLARE
     v accounts;
 BEGIN
+    IF p_account_id IS NULL THEN
+        PERFORM _unknown_account(NULL, p_argument);
+    END IF;
     -- accounts are always locked before handles, everywhere: no deadlocks
     IF p_lock = 'update' THEN
         SELECT * INTO v FROM accounts WHERE account_id = p_account_id FOR NO KEY UPDATE;
@@ -83,7 +97,7 @@ BEGIN
         SELECT * INTO v FROM accounts WHERE account_id = p_account_id FOR SHARE;
     END IF;
     IF NOT FOUND THEN
-        PERFORM _unknown_account(p_account_id);
+        PERFORM _unknown_account(p_account_id, p_argument);
     END IF;
     RETURN v;
 END $$;

@@ -44,31 +44,90 @@ CREATE FUNCTION @extschema@.unreserve_handle(pattern text)
 
 -- A new policy version: the version in force at effective_from, with the
 -- given changes.  Versions are only added, never changed, and each starts
--- after the last one.
+-- after the last one.  Every change is checked here, before the insert, so
+-- that a bad one is refused (22023) with the setting named and the reason,
+-- not by the table's constraints with a dump of the whole row.
 CREATE FUNCTION @extschema@._add_policy_version(p_effective_from timestamptz, p_changes jsonb)
     RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
+    v_changes jsonb := coalesce(p_changes, '{}');
     v_last policy;
     v_new policy;
     v_unknown text;
+    v_key text;
+    v_value jsonb;
+    v_bad record;
 BEGIN
+    IF jsonb_typeof(v_changes) <> 'object' THEN
+        RAISE EXCEPTION 'policy changes must be a JSON object'
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('They were %s.', v_changes);
+    END IF;
     SELECT * INTO v_last FROM policy ORDER BY version DESC LIMIT 1;
     IF p_effective_from IS NULL OR p_effective_from <= v_last.effective_from THEN
         RAISE EXCEPTION 'a new policy version must start after the last one'
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('Version %s starts at %s.', v_last.version, v_last.effective_from);
     END IF;
-    SELECT string_agg(k, ', ') INTO v_unknown FROM jsonb_object_keys(coalesce(p_changes, '{}')) k
+    SELECT string_agg(k, ', ') INTO v_unknown FROM jsonb_object_keys(v_changes) k
      WHERE k IN ('version', 'effective_from', 'created_at')
         OR k NOT IN (SELECT attname FROM pg_attribute
                       WHERE attrelid = 'policy'::regclass AND attnum > 0 AND NOT attisdropped);
     IF v_unknown IS NOT NULL THEN
         RAISE EXCEPTION 'unknown policy settings: %', v_unknown USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    v_new := jsonb_populate_record(v_last, coalesce(p_changes, '{}'));
+
+    -- each setting on its own, so that a value of the wrong type is named
+    v_new := v_last;
+    FOR v_key, v_value IN SELECT e.key, e.value FROM jsonb_each(v_changes) e ORDER BY e.key LOOP
+        IF jsonb_typeof(v_value) = 'null' THEN
+            RAISE EXCEPTION 'policy setting % must not be null', v_key
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'Every setting has a value; leave it out to keep the last version''s.';
+        END IF;
+        BEGIN
+            v_new := jsonb_populate_record(v_new, jsonb_build_object(v_key, v_value));
+        EXCEPTION WHEN data_exception THEN
+            RAISE EXCEPTION 'policy setting % must be of type %', v_key,
+                  (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+                    WHERE a.attrelid = 'policy'::regclass AND a.attname = v_key)
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('It was %s: %s.', v_value, SQLERRM);
+        END;
+    END LOOP;
+
+    -- the periods, as the policy table's checks want them
+    SELECT f.name, f.value, f.positive INTO v_bad
+      FROM (VALUES ('inactive_after', v_new.inactive_after, true),
+                   ('notice_period', v_new.notice_period, false),
+                   ('redemption_period', v_new.redemption_period, false),
+                   ('quarantine_period', v_new.quarantine_period, false),
+                   ('premium_decay', v_new.premium_decay, false),
+                   ('transfer_lock', v_new.transfer_lock, false),
+                   ('touch_resolution', v_new.touch_resolution, false)) f(name, value, positive)
+     WHERE date_part('month', f.value) <> 0 OR date_part('year', f.value) <> 0
+        OR f.value < interval '0' OR (f.positive AND f.value = interval '0')
+     ORDER BY f.name LIMIT 1;
+    IF FOUND THEN
+        IF date_part('month', v_bad.value) <> 0 OR date_part('year', v_bad.value) <> 0 THEN
+            -- as hm_interval_usecs (src/lifecycle_sql.c) refuses them
+            RAISE EXCEPTION 'policy setting % must be given in days, hours or smaller units', v_bad.name
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('It was %s: a month has no fixed length, and a clock must not '
+                                      'depend on the calendar it runs through.', v_bad.value);
+        END IF;
+        RAISE EXCEPTION 'policy setting % must be %', v_bad.name,
+              CASE WHEN v_bad.positive THEN 'positive' ELSE 'zero or positive' END
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('It was %s.', v_bad.value);
+    END IF;
+    IF v_new.profile NOT IN ('x_classic', 'precis') THEN
+        RAISE EXCEPTION 'policy setting profile must be x_classic or precis'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('It was "%s", which is no profile check_handle() knows.', v_new.profile);
+    END IF;
+
     v_new.version := v_last.version + 1;
     v_new.effective_from := p_effective_from;
     v_new.created_at := now();

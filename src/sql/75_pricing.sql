@@ -352,13 +352,25 @@ BEGIN
         RAISE EXCEPTION 'invalid pricing setting'
             USING ERRCODE = 'invalid_parameter_value', DETAIL = SQLERRM;
     END;
+    -- the detail names the first setting that is wrong, and why
     IF v_new.premium_start_cents < 0 OR v_new.priority_price_cents <= 0
        OR v_new.premium_half_life <= '0' OR date_part('month', v_new.premium_half_life) <> 0
        OR date_part('year', v_new.premium_half_life) <> 0 THEN
         RAISE EXCEPTION 'invalid pricing setting'
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('premium_start_cents %s must be at least 0, priority_price_cents %s above 0, and premium_half_life %s positive, without months.',
-                                  v_new.premium_start_cents, v_new.priority_price_cents, v_new.premium_half_life);
+                  DETAIL = CASE
+                      WHEN v_new.premium_start_cents < 0
+                      THEN format('premium_start_cents must be at least 0; it was %s.',
+                                  v_new.premium_start_cents)
+                      WHEN v_new.priority_price_cents <= 0
+                      THEN format('priority_price_cents must be above 0; it was %s.',
+                                  v_new.priority_price_cents)
+                      WHEN v_new.premium_half_life <= '0'
+                      THEN format('premium_half_life must be positive; it was %s.',
+                                  v_new.premium_half_life)
+                      ELSE format('premium_half_life must be given in days, hours or smaller units; '
+                                  'it was %s, and a month has no fixed length.',
+                                  v_new.premium_half_life) END;
     END IF;
 
     -- tiers: all given, or all the last version's

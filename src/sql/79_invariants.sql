@@ -52,14 +52,66 @@ BEGIN ATOMIC
      WHERE h.state <> 'released'
        AND NOT EXISTS (SELECT FROM @extschema@.accounts a WHERE a.account_id = h.owner_id)
     UNION ALL
-    SELECT format('handle %s is %s, but its history ends in %s', h.handle,
-                  CASE WHEN h.hold_reason IS NOT NULL THEN 'held' ELSE h.state END,
-                  coalesce(last.to_state, 'nothing'))
+    -- A handle against its last event, one index probe each
+    -- (handle_events_handle).  Every event records the account that owns the
+    -- handle once the event is done, so the last one names the owner:
+    -- registered (a registration, a re-registration after release, a
+    -- restore; buy(), transfer_handle() and the sale that ends an auction or
+    -- accepts an offer, src/market.c) records the new owner; at_risk and its
+    -- reverts (the sweep, touch()) the owner; held and hold_released the
+    -- owner, or for a released handle the account it was released from; and
+    -- released (the sweep) that account.  So a registered or at-risk handle
+    -- is owned by the account of its last event, and a released one by
+    -- nobody, its previous owner being that account.  A handle without a
+    -- history is reported once, by the state line.
+    SELECT m.line
       FROM @extschema@.handles h
-      LEFT JOIN LATERAL (SELECT ev.to_state FROM @extschema@.handle_events ev
+      LEFT JOIN LATERAL (SELECT ev.to_state, ev.account_id FROM @extschema@.handle_events ev
                           WHERE ev.handle = h.handle ORDER BY ev.event_id DESC LIMIT 1) last ON true
-     WHERE last.to_state IS DISTINCT FROM
-           CASE WHEN h.hold_reason IS NOT NULL THEN 'held' ELSE h.state END
+     CROSS JOIN LATERAL (VALUES
+           (CASE WHEN last.to_state IS DISTINCT FROM
+                      CASE WHEN h.hold_reason IS NOT NULL THEN 'held' ELSE h.state END
+                 THEN format('handle %s is %s, but its history ends in %s', h.handle,
+                             CASE WHEN h.hold_reason IS NOT NULL THEN 'held' ELSE h.state END,
+                             coalesce(last.to_state, 'nothing')) END),
+           (CASE WHEN last.to_state IS NOT NULL
+                  AND h.owner_id IS DISTINCT FROM
+                      CASE WHEN h.state <> 'released' THEN last.account_id END
+                 THEN format('handle %s is %s and owned by %s, but its last event (%s) records account %s',
+                             h.handle, h.state, coalesce('account ' || h.owner_id, 'nobody'),
+                             last.to_state, coalesce(last.account_id::text, 'none')) END),
+           (CASE WHEN last.to_state IS NOT NULL AND h.state = 'released'
+                  AND h.previous_owner_id IS DISTINCT FROM last.account_id
+                 THEN format('handle %s was released from %s, but its last event (%s) records account %s',
+                             h.handle, coalesce('account ' || h.previous_owner_id, 'nobody'),
+                             last.to_state, coalesce(last.account_id::text, 'none')) END)
+           ) m(line)
+     WHERE m.line IS NOT NULL
+    UNION ALL
+    -- Each transfer that moves a handle (a purchase, a handle_transfer, the
+    -- hold_post of an auction or an accepted offer) is recorded by exactly
+    -- one event of that handle: the change of owner, to_state registered,
+    -- whose reason ends in "(transfer N)" (src/market.c).  One pass over
+    -- each table, hashed: a sale recorded twice, a sale not recorded, and an
+    -- event naming a transfer that did not move its handle.
+    SELECT CASE WHEN s.transfer_id IS NULL
+                THEN format('transfer %s (%s) moved handle %s, but its history does not record it',
+                            t.transfer_id, t.kind, t.handle)
+                WHEN t.transfer_id IS NULL OR t.handle IS DISTINCT FROM s.handle
+                THEN format('handle %s: its history records transfer %s, which moved %s', s.handle,
+                            s.transfer_id, coalesce('handle ' || t.handle, 'no handle'))
+                ELSE format('handle %s: transfer %s (%s) is recorded by %s events, not 1',
+                            s.handle, s.transfer_id, t.kind, s.events) END
+      FROM (SELECT substring(ev.reason FROM '\(transfer ([0-9]+)\)$')::bigint AS transfer_id,
+                   ev.handle, count(*) AS events
+              FROM @extschema@.handle_events ev
+             WHERE ev.to_state = 'registered' AND ev.reason ~ '\(transfer [0-9]+\)$'
+             GROUP BY 1, 2) s
+      FULL JOIN (SELECT t.transfer_id, t.kind, t.handle FROM @extschema@.transfers t
+                  WHERE t.kind IN ('purchase', 'handle_transfer', 'hold_post')) t
+             ON t.transfer_id = s.transfer_id
+     WHERE s.transfer_id IS NULL OR t.transfer_id IS NULL OR t.handle IS DISTINCT FROM s.handle
+        OR s.events <> 1
     UNION ALL
     SELECT format('wallet %s of account %s holds %s cents, but its pending holds sum to %s',
                   l.ledger_account_id, l.account_id, l.held, coalesce(s.total, 0))
