@@ -11,7 +11,14 @@ packages=(
     postgresql-"$PG_MAJOR"-pgtap libtap-parser-sourcehandler-pgtap-perl
     libicu-dev
     clang libclang-rt-dev    # libFuzzer, and PGXS's bitcode for the JIT
+    # test/drivers: psycopg 3, pgJDBC and a JDK to compile its test
+    python3-psycopg libpostgresql-jdbc-java default-jdk-headless
 )
+# Node.js and npm for test/drivers (npm installs node-postgres there):
+# Debian's packages only when no node / npm is on PATH, since another
+# install (NodeSource's nodejs, which bundles npm) may provide them
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"

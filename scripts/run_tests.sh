@@ -91,9 +91,12 @@ if ! grep -q '^Result: PASS' "$logs/pgtap.log" || [ "$planned" -ne 0 ]; then
 fi
 count "pgTAP" "$ok" "$bad"
 
-# Scripts that need a cluster of their own (crash_resume crashes it).
-for script in crash_resume dump_roundtrip ledger_fault market_random; do
-    bash scripts/cluster.sh bash "test/$script.sh" >"$logs/$script.log" 2>&1
+# Scripts that need a cluster of their own (crash_resume crashes it);
+# drivers is test/drivers/run.sh.
+for script in crash_resume dump_roundtrip ledger_fault market_random drivers; do
+    path=test/$script.sh
+    [ -f "$path" ] || path=test/$script/run.sh
+    bash scripts/cluster.sh bash "$path" >"$logs/$script.log" 2>&1
     line=$(grep -E "^$script: [0-9]+ passed, [0-9]+ failed" "$logs/$script.log" | tail -1)
     if [ -n "$line" ]; then
         grep -E '^not ok' "$logs/$script.log"
