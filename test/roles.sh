@@ -56,8 +56,9 @@ SELECT handle_market.register_handle(${n}03, 'auc2_$n');
 SELECT handle_market.register_handle(${n}03, 'offered_$n');
 INSERT INTO public.seed SELECT 'offer', $n,
     handle_market.make_offer('offered_$n', ${n}01, 2000, now() + interval '10 days', 'seed-offer');
+SELECT handle_market.register_handle(${n}04, 'offered2_$n');
 INSERT INTO public.seed SELECT 'offer2', $n,
-    handle_market.make_offer('offered_$n', ${n}02, 1500, now() + interval '10 days', 'seed-offer');
+    handle_market.make_offer('offered2_$n', ${n}02, 1500, now() + interval '10 days', 'seed-offer');
 SELECT handle_market.register_handle(${n}04, 'target_$n');
 SELECT handle_market.register_handle(${n}04, 'held_$n');
 SELECT handle_market.set_premium('pauc_$n', 10000);
@@ -72,7 +73,7 @@ su_sql -c "SET handle_market.simulated_time = on" \
 state_of() {
     local out
     out=$(PGPASSWORD=${PGPASSWORD:-x} psql -X -q -At -U "$1" -d "$db" \
-          -c '\set VERBOSITY sqlstate' -c "$2" 2>&1 >/dev/null)
+          -c '\set VERBOSITY sqlstate' -c "$2" 2>&1 >/dev/null | grep 'ERROR:')
     if [ -z "$out" ]; then echo ok; else echo "$out" | sed -n 's/^.*ERROR: *\([0-9A-Z]\{5\}\).*$/\1/p' | head -1; fi
 }
 
@@ -118,7 +119,6 @@ admin|SELECT handle_market.commission_bps('none', now())
 admin|SELECT handle_market.start_platform_auction('pauc_{n}', 10000, now() + interval '1 day')
 admin|SELECT handle_market.check_invariants()
 admin|SELECT handle_market.ledger_balance(1)
-admin|SELECT handle_market.record_unicode_versions()
 admin|SELECT handle_market.release_lock_try(), handle_market.release_lock_release()
 admin|SELECT handle_market.settle_lock_try(), handle_market.settle_lock_release()
 admin|DO $$ DECLARE r bigint := handle_market.start_release_run(now(), 10, true); BEGIN PERFORM handle_market.release_batch(r); PERFORM handle_market.finish_release_run(r); END $$
@@ -154,6 +154,7 @@ internal|SELECT handle_market.handles_row_rules(NULL, NULL, NULL, NULL, NULL, NU
 internal|SELECT handle_market.ledger_accounts_row_rules(NULL, NULL, NULL, NULL, NULL)
 internal|SELECT handle_market.transfers_row_rules(NULL, NULL)
 internal|SELECT handle_market.outbox_row_rules(NULL)
+internal|SELECT handle_market.record_unicode_versions()
 internal|SELECT handle_market.grant_app('hm_public')
 internal|SELECT handle_market.grant_admin('hm_public')
 EOF
@@ -196,8 +197,8 @@ check "app: reads may ask about any finite time" ok \
     "$(state_of hm_app "SELECT handle_market.lookup('own_1', now() + interval '400 days'), handle_market.price('own_1', now() - interval '3 years')")"
 check "app: a read at -infinity is refused (22023)" 22023 \
     "$(state_of hm_app "SELECT handle_market.lookup('own_1', '-infinity')")"
-check "app: cannot turn simulated time on (42501)" 42501 \
-    "$(state_of hm_app "SET handle_market.simulated_time = on")"
+check "app: cannot turn simulated time on once the library is loaded (42501)" 42501 \
+    "$(state_of hm_app "SELECT handle_market.touch(101); SET handle_market.simulated_time = on")"
 check "app: a placeholder set before the library loads does not simulate time" HM017 \
     "$(state_of hm_app "SET handle_market.simulated_time = on; SELECT handle_market.touch(101, now() - interval '10 days')")"
 check "admin: settling a day ahead is refused (HM017)" HM017 \

@@ -95,7 +95,6 @@ BEGIN
         @extschema@.settle_batch(timestamptz, integer),
         @extschema@.settle_lock_try(), @extschema@.settle_lock_release(),
         @extschema@.release_lock_try(), @extschema@.release_lock_release(),
-        @extschema@.record_unicode_versions(),
         -- settle_auctions() is invoker-rights and checks its as_of with it
         @extschema@._write_time(timestamptz, text) TO %s', role);
     EXECUTE format('GRANT EXECUTE ON PROCEDURE
@@ -104,5 +103,8 @@ BEGIN
     -- operators and auditors read everything; nobody writes but the API
     EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA @extschema@ TO %s', role);
 END $$;
+-- Only the extension's owner grants (a GRANT by anyone else grants nothing,
+-- but says so in warnings); the REVOKE at the top ran before these existed.
+REVOKE EXECUTE ON FUNCTION @extschema@.grant_app(regrole), @extschema@.grant_admin(regrole) FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.grant_admin(regrole) IS
     'lets a role do what the application does, plus holds, reservations, policy and pricing versions, release runs, platform auctions and settlement, and read every table';

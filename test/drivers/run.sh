@@ -16,6 +16,7 @@
 # stale.  Prints each program's lines and last "drivers: N passed, M failed";
 # exits non-zero on any failure.
 set -uo pipefail
+unset PGOPTIONS                       # as deployed: no simulated time
 
 here=$(cd "$(dirname "$0")" && pwd)
 db=hm_drivers
