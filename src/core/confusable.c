@@ -15,7 +15,8 @@
  *	- NFKC_Casefold and the skeleton again, until nothing changes, so that
  *	  "ß" still meets "ss" (the skeleton of "β" is "ß", which folds to "ss")
  *	  and final sigma still meets "σ" and "o";
- *	- lowercasing, as the skeleton maps '0' to capital 'O';
+ *	- lowercasing, as the skeleton maps '0' to capital 'O', and reading
+ *	  Latin small capitals as their letters;
  *	- dropping a COMBINING DOT ABOVE that a soft-dotted letter swallows;
  *	- our ASCII table, last, which catches "eIon_musk" (skeleton "eion"),
  *	  "g00gle" and Cyrillic "аррӏе" (skeleton "appie").
@@ -76,6 +77,51 @@ static bool
 fits_ascii_fold(size_t len, size_t cap)
 {
 	return len <= cap / 2;
+}
+
+/*
+ * Latin small capitals, as the skeleton leaves them, and the letters they
+ * are: a small capital is a capital drawn at x-height, and handles ignore
+ * case, so "ᴇʟᴏɴ" reads as ELON, which is "elon".  ICU already maps the
+ * small capitals shaped like lowercase letters (ᴄ ɪ ᴏ ꜱ ᴜ ᴠ ᴡ ᴢ ʏ); these are
+ * the rest, with ĸ and ʍ standing for ᴋ and ᴍ, which the skeleton maps to
+ * them.  Cherokee small letters reach these through their skeletons (ꭰ ->
+ * ᴅ), and keys before the skeleton-first order matched them with Latin
+ * letters through the Cherokee capitals; this keeps that.
+ */
+static const struct
+{
+	UChar		from;
+	UChar		to;
+}			small_capitals[] = {
+	{0x0138, 'k'},				/* ĸ */
+	{0x0262, 'g'},				/* ɢ */
+	{0x0274, 'n'},				/* ɴ */
+	{0x0280, 'r'},				/* ʀ */
+	{0x028D, 'm'},				/* ʍ */
+	{0x0299, 'b'},				/* ʙ */
+	{0x029C, 'h'},				/* ʜ */
+	{0x029F, 'l'},				/* ʟ */
+	{0x1D00, 'a'},				/* ᴀ */
+	{0x1D05, 'd'},				/* ᴅ */
+	{0x1D07, 'e'},				/* ᴇ */
+	{0x1D0A, 'j'},				/* ᴊ */
+	{0x1D18, 'p'},				/* ᴘ */
+	{0x1D1B, 't'},				/* ᴛ */
+	{0xA730, 'f'},				/* ꜰ */
+	{0xA7AF, 'q'},				/* ꞯ */
+};
+
+static void
+read_small_capitals(UChar *s, int32_t len)
+{
+	for (int32_t i = 0; i < len; i++)
+		for (size_t k = 0; k < sizeof(small_capitals) / sizeof(small_capitals[0]); k++)
+			if (s[i] == small_capitals[k].from)
+			{
+				s[i] = small_capitals[k].to;
+				break;
+			}
 }
 
 /*
@@ -155,6 +201,7 @@ unicode_key(const USpoofChecker *sc, const UNormalizer2 *casefold,
 	if (U_FAILURE(status))
 		return -1;
 	*key = next;
+	read_small_capitals(next, nextlen);
 	return drop_swallowed_dots(next, nextlen);
 }
 
