@@ -22,9 +22,13 @@ size_t		hm_ascii_fold(const char *in, size_t len, char *out);
 
 /*
  * The key of a canonical handle (the output of hm_canonicalize).  Pure ASCII
- * goes through the table alone; anything else through NFKC_Casefold, the
- * UTS #39 skeleton, lowercasing and then the table.  Returns false when ICU
- * fails or the key would not fit in cap bytes.
+ * goes through the table alone; anything else through the UTS #39 skeleton
+ * first, and after it NFKC_Casefold and the skeleton again until they change
+ * nothing, lowercasing, Latin small capitals read as their letters, U+0307
+ * dropped after a soft-dotted letter, and then the table.  Everything after
+ * the first skeleton reads only its output, so handles with equal skeletons
+ * have equal keys.  Returns false when ICU fails or the key would not fit in
+ * cap bytes.
  */
 bool		hm_confusable_key(const char *canon, size_t len,
 							  char *out, size_t cap, size_t *outlen);

@@ -12,7 +12,7 @@ CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS handle_market;
 SET search_path = handle_market, public;
 
-SELECT plan(40);
+SELECT plan(49);
 
 -- x_classic: ^[A-Za-z0-9_]{4,15}$ after one '@'
 SELECT is(check_handle('elon_musk'), NULL, 'x_classic: elon_musk is acceptable');
@@ -71,6 +71,19 @@ SELECT is(confusable_key('rnoney'), confusable_key('money'), 'rn looks like m');
 SELECT isnt(confusable_key('elon_musk'), confusable_key('elon_musk2'), 'different handles keep different keys');
 SELECT isnt(confusable_key('alice'), confusable_key('bob'), 'unrelated handles differ');
 SELECT is(confusable_key('Straße'), confusable_key('strasse'), 'NFKC casefold: ß and ss');
+
+-- pairs ICU's skeleton joins share a key (issue 11)
+SELECT is(confusable_key('straβe'), 'strasse', 'Greek β: its skeleton is ß, which folds to ss');
+SELECT is(confusable_key('οδοϛ'), confusable_key('οδος'), 'stigma ϛ looks like final sigma ς');
+SELECT is(confusable_key(E'\uAB70'), confusable_key(E'\u1D05'), 'Cherokee ꭰ looks like small capital ᴅ');
+SELECT is(confusable_key(E'\u1D05'), 'cl', 'a small capital keys as its letter');
+SELECT is(confusable_key((E'\uAB81' || 'oot')::handle), 'root', 'Cherokee ꮁ looks like r');
+SELECT is(check_handle('eli' || E'\u0307' || 'onmusk', 'precis'), NULL, 'precis lets i + U+0307 through');
+SELECT is(confusable_key(('eli' || E'\u0307' || 'onmusk')::handle), confusable_key('elionmusk'),
+          'so the key drops U+0307 after a soft-dotted letter');
+SELECT is(confusable_key('İstanbul'), confusable_key('istanbul'), 'İ lowercases to i + U+0307');
+SELECT isnt(confusable_key(('i' || E'\u0301\u0307')::handle), confusable_key('í'),
+            'U+0307 after another accent above is a visible dot');
 
 -- keys of ASCII handles come from our table alone: no ICU in the answer
 SELECT is(confusable_key('i0m1wd_x'), 'lornlvvcl_x', 'the whole ASCII table in one key');

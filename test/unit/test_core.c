@@ -4,7 +4,9 @@
  *	  failure and a closing "N passed, M failed".
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <unicode/uspoof.h>
 #include <unicode/ustring.h>
@@ -14,6 +16,7 @@
 #include "../../src/core/lifecycle.h"
 #include "../../src/core/normalize.h"
 #include "../../src/core/profiles.h"
+#include "../../src/core/utf8.h"
 
 static int	passed;
 static int	failed;
@@ -173,6 +176,180 @@ ascii_table_covers_icu_skeleton(void)
 	}
 }
 
+/*
+ * The rule the key exists for: whenever ICU's skeletons of two canonical
+ * handles are equal, their keys are equal.  The candidates are every code
+ * point as a handle of its own and between two letters ("a" c "b", which
+ * lets combining marks and context-sensitive letters in), kept when the
+ * handle type accepts them.  The type is the widest profile: precis runs the
+ * type's canonicalization before its own checks and x_classic's alphabet is
+ * ASCII, so every handle either profile accepts is among these.
+ *
+ * The skeletons come from a checker opened here with ICU's defaults, not
+ * from the one the key uses, so the test does not share the key's setup.
+ */
+typedef struct skel_row
+{
+	char		skeleton[96];
+	char		key[96];
+	char		canon[32];
+	int32_t		cp;
+} skel_row;
+
+static int
+skel_row_cmp(const void *a, const void *b)
+{
+	const skel_row *x = a;
+	const skel_row *y = b;
+	int			c = strcmp(x->skeleton, y->skeleton);
+
+	return c != 0 ? c : strcmp(x->canon, y->canon);
+}
+
+/* Fills row from the handle in[0..n); false when the type refuses it. */
+static bool
+skel_row_fill(USpoofChecker *sc, const char *in, size_t n, int32_t cp,
+			  skel_row *row, int *too_long)
+{
+	char		canon[HM_MAX_BYTES];
+	char		key[HM_KEY_MAX_BYTES];
+	size_t		clen;
+	size_t		klen;
+	hm_error	err;
+	UErrorCode	status = U_ZERO_ERROR;
+	int32_t		slen;
+
+	if (hm_canonicalize(in, n, canon, &clen, &err) != HM_OK)
+		return false;
+	slen = uspoof_getSkeletonUTF8(sc, 0, canon, (int32_t) clen, row->skeleton,
+								  sizeof(row->skeleton), &status);
+	if (U_FAILURE(status) || slen >= (int32_t) sizeof(row->skeleton) ||
+		clen >= sizeof(row->canon) ||
+		!hm_confusable_key(canon, clen, key, sizeof(key), &klen) ||
+		klen >= sizeof(row->key))
+	{
+		(*too_long)++;
+		return false;
+	}
+	row->skeleton[slen] = '\0';
+	memcpy(row->canon, canon, clen);
+	row->canon[clen] = '\0';
+	memcpy(row->key, key, klen);
+	row->key[klen] = '\0';
+	row->cp = cp;
+	return true;
+}
+
+static void
+equal_skeletons_share_keys(void)
+{
+	UErrorCode	status = U_ZERO_ERROR;
+	USpoofChecker *sc = uspoof_open(&status);
+	size_t		cap = 300000;
+	skel_row   *rows = malloc(cap * sizeof(skel_row));
+	size_t		nrows = 0;
+	int			too_long = 0;
+	int			codepoints = 0;
+	int			groups = 0;
+	int			shared = 0;
+	long		pairs = 0;
+	int			bad = 0;
+	clock_t		t0 = clock();
+	char		what[400];
+
+	if (sc == NULL || U_FAILURE(status) || rows == NULL)
+	{
+		check(0, "equal skeletons share keys", "could not set up", "a checker");
+		return;
+	}
+	for (int32_t cp = 0; cp <= 0x10FFFF; cp++)
+	{
+		unsigned char in[8];
+		size_t		n;
+		bool		any = false;
+
+		if (cp >= 0xD800 && cp <= 0xDFFF)
+			continue;
+		n = hm_utf8_encode(cp, in);
+		if (nrows < cap && skel_row_fill(sc, (char *) in, n, cp, &rows[nrows], &too_long))
+			nrows++, any = true;
+		in[0] = 'a';
+		n = 1 + hm_utf8_encode(cp, in + 1);
+		in[n++] = 'b';
+		if (nrows < cap && skel_row_fill(sc, (char *) in, n, cp, &rows[nrows], &too_long))
+			nrows++, any = true;
+		codepoints += any;
+	}
+	qsort(rows, nrows, sizeof(skel_row), skel_row_cmp);
+	for (size_t i = 0; i < nrows;)
+	{
+		size_t		j = i + 1;
+		int			forms = 1;
+
+		for (; j < nrows && strcmp(rows[j].skeleton, rows[i].skeleton) == 0; j++)
+		{
+			if (strcmp(rows[j].canon, rows[j - 1].canon) == 0)
+				continue;		/* "a"+"a"+"b" and "aab" are one handle */
+			forms++;
+			if (strcmp(rows[j].key, rows[i].key) != 0 && bad++ < 10)
+			{
+				char		got[256];
+
+				snprintf(what, sizeof(what),
+						 "skeleton \"%s\": U+%04X \"%s\" and U+%04X \"%s\" share a key",
+						 rows[i].skeleton, (unsigned) rows[i].cp, rows[i].canon,
+						 (unsigned) rows[j].cp, rows[j].canon);
+				snprintf(got, sizeof(got), "\"%s\" and \"%s\"", rows[i].key, rows[j].key);
+				check(0, what, got, "one key");
+			}
+		}
+		groups++;
+		if (forms > 1)
+		{
+			shared++;
+			pairs += (long) forms * (forms - 1) / 2;
+		}
+		i = j;
+	}
+	printf("equal skeletons share keys: %d code points, %zu canonical handles, "
+		   "%d skeletons, %d of them shared by %ld pairs; %d pairs apart; %.1f s\n",
+		   codepoints, nrows, groups, shared, pairs, bad,
+		   (double) (clock() - t0) / CLOCKS_PER_SEC);
+	snprintf(what, sizeof(what), "%d pairs with equal skeletons and different keys", bad);
+	check(bad == 0, "every pair with equal skeletons shares a key", what, "none");
+	/* a walk that found next to nothing would pass vacuously */
+	check(nrows > 250000 && shared > 500 && too_long == 0 && nrows < cap,
+		  "the walk covers the repertoire", "fewer handles than expected", "all");
+	free(rows);
+	uspoof_close(sc);
+}
+
+/*
+ * Each Latin small capital A-Z gets the key of its letter: ICU maps some to
+ * the letter and our table the rest, and a change of ICU's data that moved
+ * one out of the table's reach would show here.
+ */
+static void
+small_capitals_read_as_letters(void)
+{
+	static const int32_t caps[26] = {
+		0x1D00, 0x0299, 0x1D04, 0x1D05, 0x1D07, 0xA730, 0x0262, 0x029C, 0x026A,
+		0x1D0A, 0x1D0B, 0x029F, 0x1D0D, 0x0274, 0x1D0F, 0x1D18, 0xA7AF, 0x0280,
+		0xA731, 0x1D1B, 0x1D1C, 0x1D20, 0x1D21, 0, 0x028F, 0x1D22,
+	};
+
+	for (int k = 0; k < 26; k++)
+	{
+		char		cap[8];
+		char		letter[2] = {(char) ('a' + k), '\0'};
+
+		if (caps[k] == 0)
+			continue;			/* there is no small capital X */
+		cap[hm_utf8_encode(caps[k], (unsigned char *) cap)] = '\0';
+		same_key(cap, letter);
+	}
+}
+
 #define DAY ((int64_t) 86400 * 1000000)
 
 static void
@@ -327,6 +504,49 @@ main(void)
 	same_key("cloud", "doud");
 	key_is("\xD0\xB0\xD1\x80\xD1\x80\xD3\x8F\xD0\xB5", "apple");
 	ascii_table_covers_icu_skeleton();
+
+	/*
+	 * Look-alikes ICU's skeleton joins and a casefold before it used to
+	 * split (issue 11).  ß and Greek β: the skeleton of β is ß, which folds
+	 * to ss, so all three meet.
+	 */
+	key_is("stra\xC3\x9F" "e", "strasse");
+	key_is("stra\xCE\xB2" "e", "strasse");	/* Greek β */
+	same_key("stra\xC3\x9F" "e", "stra\xCE\xB2" "e");
+	same_key("Stra\xC3\x9F" "e", "strasse");
+	/* stigma ϛ and final sigma ς: both end at the skeleton of σ, "o" */
+	key_is("\xCF\x9B", "o");
+	same_key("\xCF\x9B", "\xCF\x82");
+	key_is("\xCE\xBF\xCE\xB4\xCE\xBF\xCF\x9B", "o\xE1\xBA\x9Foo");	/* οδοϛ: δ -> ẟ */
+	same_key("\xCE\xBF\xCE\xB4\xCE\xBF\xCF\x9B", "\xCE\xBF\xCE\xB4\xCE\xBF\xCF\x82");
+	/* Cherokee small letter a ꭰ (U+AB70), Latin small capital d ᴅ (U+1D05) */
+	key_is("\xEA\xAD\xB0", "cl");
+	same_key("\xEA\xAD\xB0", "\xE1\xB4\x85");
+	same_key("\xE1\x8E\xA0", "\xE1\xB4\x85");	/* capital Ꭰ canonicalizes to ꭰ */
+	same_key("\xE1\xB4\x85", "d");
+	/* Cherokee small letter hu ꮁ (U+AB81) and r */
+	key_is("\xEA\xAE\x81", "r");
+	same_key("\xEA\xAE\x81" "oot", "root");
+	same_key("\xE1\xB4\x87\xCA\x9F\xE1\xB4\x8F\xC9\xB4_\xE1\xB4\x8D\xE1\xB4\x9C\xEA\x9C\xB1\xE1\xB4\x8B",
+			 "elon_musk");		/* ᴇʟᴏɴ_ᴍᴜꜱᴋ */
+	small_capitals_read_as_letters();
+
+	/*
+	 * U+0307 after a soft-dotted letter is the letter's own dot: the key
+	 * drops it, and precis (which lets it through) cannot split the pair.
+	 */
+	profile_is("precis", "eli\xCC\x87onmusk", NULL);
+	key_is("eli\xCC\x87onmusk", "ellonrnusk");
+	same_key("eli\xCC\x87onmusk", "elionmusk");
+	same_key("\xC4\xB0stanbul", "istanbul");	/* İ -> i + U+0307 */
+	same_key("j\xCC\x87", "j");
+	same_key("\xD1\x96\xCC\x87", "\xD1\x96");	/* Cyrillic і */
+	key_is("i\xCC\xA3\xCC\x87", "l\xCC\xA3");	/* a dot below does not come between */
+	key_is("i\xCC\x81\xCC\x87", "l\xCC\x81\xCC\x87");	/* an acute above does */
+	key_is("i\xCC\x87\xCC\x87", "l\xCC\x87");	/* the second dot shows */
+	key_is("\xC8\xA7", "a\xCC\x87");	/* ȧ: a is not soft-dotted (keys are NFD) */
+
+	equal_skeletons_share_keys();
 
 	/* profiles */
 	profile_is("x_classic", "elon_musk", NULL);
