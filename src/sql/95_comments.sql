@@ -127,3 +127,17 @@ COMMENT ON FUNCTION @extschema@.release_batch(bigint) IS
     'the next batch of a running release run: notices, releases and gives back handles in key order; commit after each, and stop when done; HM008 unless the run is running';
 COMMENT ON FUNCTION @extschema@.finish_release_run(bigint) IS
     'marks a release run finished and drops the release lock; returns the run''s row, NULL when it was not running';
+
+-- keyed calls and run locks (77, 78, 80)
+COMMENT ON FUNCTION @extschema@.cancel_auction(text, bigint, timestamptz, text) IS
+    'the seller cancels an auction that has no bids yet; with a key, a retry after a lost answer succeeds again';
+COMMENT ON FUNCTION @extschema@.cancel_offer(bigint, bigint, timestamptz, text) IS
+    'the buyer withdraws an open offer and its held money comes back; with a key, a retry after a lost answer succeeds again';
+COMMENT ON FUNCTION @extschema@.release_lock_try() IS
+    'for a DBA driving release batches by hand: takes the release run lock for the session (false when another run holds it); no other SQL function can take it';
+COMMENT ON FUNCTION @extschema@.release_lock_release() IS
+    'gives back the release run lock this session holds (false when it held none); a failed transaction gives it back too';
+COMMENT ON FUNCTION @extschema@.settle_lock_try() IS
+    'takes the settlement run lock for the session (false when another run holds it), as settle_auctions() does; no other SQL function can take it';
+COMMENT ON FUNCTION @extschema@.settle_lock_release() IS
+    'gives back the settlement run lock this session holds (false when it held none)';
