@@ -33,7 +33,8 @@
 #   (e) a deposit and a buy committed in an explicit transaction, retried from
 #       a new connection with the same key and parameters, return the same
 #       transfer id and move no money; the same key with other parameters is
-#       HM006; another buyer of the sold handle gets HM008 and pays nothing.
+#       HM006; another buyer of the sold handle gets HM008 and pays nothing,
+#       also under the first buyer's key (keys are scoped to the buyer).
 # Prints "ledger_fault: N passed, M failed" and exits non-zero on failure.
 set -uo pipefail
 
@@ -347,9 +348,14 @@ check "... and in a transaction of its own too" "$buy1" \
            -c "BEGIN" -c "SELECT handle_market.buy('lf_retry', 2, 400, 'retry-buy')" -c "COMMIT" 2>&1)"
 check "the retried buy moved no money and no handle" "$before $events 2" \
     "$(value "$books") $(value "SELECT count(*) FROM handle_market.handle_events WHERE handle = 'lf_retry'") $(value "SELECT owner_id FROM handle_market.handles WHERE handle = 'lf_retry'")"
-check "the same key for another buyer: HM006" HM006 \
-    "$(psql -X -q -At -d "$db" -v VERBOSITY=sqlstate -c "SELECT handle_market.buy('lf_retry', 4, 400, 'retry-buy')" 2>&1 \
+check "the same key for another max price: HM006" HM006 \
+    "$(psql -X -q -At -d "$db" -v VERBOSITY=sqlstate -c "SELECT handle_market.buy('lf_retry', 2, 401, 'retry-buy')" 2>&1 \
        | grep -o 'HM[0-9]*' | head -1)"
+# keys are scoped to the buyer: buyer 4's 'retry-buy' is its own key, so its
+# call is a new purchase of a sold handle
+check "another buyer with the same key: not HM006 but HM008, and pays nothing" "HM008 $before" \
+    "$(psql -X -q -At -d "$db" -v VERBOSITY=sqlstate -c "SELECT handle_market.buy('lf_retry', 4, 400, 'retry-buy')" 2>&1 \
+       | grep -o 'HM[0-9]*' | head -1) $(value "$books")"
 check "another buyer with a new key: HM008, and pays nothing" "HM008 $before" \
     "$(psql -X -q -At -d "$db" -v VERBOSITY=sqlstate -c "SELECT handle_market.buy('lf_retry', 4, 400, 'retry-buy-4')" 2>&1 \
        | grep -o 'HM[0-9]*' | head -1) $(value "$books")"

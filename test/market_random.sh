@@ -29,8 +29,9 @@
 # hold_handle, release_hold, restore_handle and transfer_handle, at a
 # simulated time (a sequence: each step is TICK later), so auctions end,
 # offers expire, owners go inactive and transfer locks run out during the
-# run.  mr_step catches only the business refusals HM005..HM014 and 22023
-# (logged with their SQLSTATE); 40P01 and 40001 are caught, recorded in
+# run.  mr_step catches only the business refusals HM005..HM014 and 22023,
+# and HM016 from a release run while another client's run is going (logged
+# with their SQLSTATE); 40P01 and 40001 are caught, recorded in
 # mr_conflicts and fail the test (a lock-order bug); anything else reaches
 # pgbench as an ERROR and fails the test.  Each call and its outcome is
 # written to mr_log in the step's transaction, as an application would.
@@ -361,6 +362,13 @@ BEGIN
         WHEN SQLSTATE 'HM005' OR SQLSTATE 'HM006' OR SQLSTATE 'HM007' OR SQLSTATE 'HM008'
           OR SQLSTATE 'HM009' OR SQLSTATE 'HM010' OR SQLSTATE 'HM011' OR SQLSTATE 'HM012'
           OR SQLSTATE 'HM013' OR SQLSTATE 'HM014' OR SQLSTATE '22023' THEN
+            INSERT INTO mr_log (step, action, account, other, handle, amount, ts, idempotency_key, sqlstate, started_at)
+            VALUES (v_step, act, acct, other, h, amt, ts, k, SQLSTATE, v_started);
+        -- one release run at a time: another client's run is going
+        WHEN SQLSTATE 'HM016' THEN
+            IF act <> 'release_run' THEN
+                RAISE;
+            END IF;
             INSERT INTO mr_log (step, action, account, other, handle, amount, ts, idempotency_key, sqlstate, started_at)
             VALUES (v_step, act, acct, other, h, amt, ts, k, SQLSTATE, v_started);
         -- a lock-order bug: counted, reported, and the test fails

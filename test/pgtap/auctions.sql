@@ -71,20 +71,25 @@ EXCEPTION WHEN OTHERS THEN
     END IF;
     RETURN v_state || ': ' || v_msg || ' / ' || coalesce(v_detail, '');
 END $$;
--- the transfer made under an idempotency key (a hold's close: 'void:<id>', 'post:<id>')
+-- the transfer made under an idempotency key (the keys used here are each
+-- used by one account only)
 CREATE FUNCTION pg_temp.tid(p_key text) RETURNS bigint LANGUAGE sql STABLE
     AS $$ SELECT transfer_id FROM handle_market.transfers WHERE idempotency_key = p_key $$;
-CREATE FUNCTION pg_temp.post_of(p_key text) RETURNS text LANGUAGE sql STABLE
-    AS $$ SELECT 'post:' || pg_temp.tid(p_key) $$;
-CREATE FUNCTION pg_temp.void_of(p_key text) RETURNS text LANGUAGE sql STABLE
-    AS $$ SELECT 'void:' || pg_temp.tid(p_key) $$;
+-- a hold's closing, found by its hold: a closing has no idempotency key of
+-- its own, its pending_id is the hold (unique)
+CREATE FUNCTION pg_temp.post_of(p_key text) RETURNS bigint LANGUAGE sql STABLE
+    AS $$ SELECT transfer_id FROM handle_market.transfers WHERE pending_id = pg_temp.tid(p_key) AND kind = 'hold_post' $$;
+CREATE FUNCTION pg_temp.void_of(p_key text) RETURNS bigint LANGUAGE sql STABLE
+    AS $$ SELECT transfer_id FROM handle_market.transfers WHERE pending_id = pg_temp.tid(p_key) AND kind = 'hold_void' $$;
 -- the legs of a transfer, in the order they were posted
-CREATE FUNCTION pg_temp.legs(p_key text) RETURNS text LANGUAGE sql STABLE AS $$
+CREATE FUNCTION pg_temp.legs_of(p_transfer_id bigint) RETURNS text LANGUAGE sql STABLE AS $$
     SELECT string_agg(CASE l.kind WHEN 'wallet' THEN 'account ' || l.account_id
                                   ELSE l.kind || ' slot ' || l.slot END
                       || ' ' || CASE WHEN e.amount > 0 THEN '+' ELSE '' END || e.amount, ', ' ORDER BY e.entry_id)
       FROM handle_market.entries e JOIN handle_market.ledger_accounts l USING (ledger_account_id)
-     WHERE e.transfer_id = pg_temp.tid(p_key) $$;
+     WHERE e.transfer_id = p_transfer_id $$;
+CREATE FUNCTION pg_temp.legs(p_key text) RETURNS text LANGUAGE sql STABLE
+    AS $$ SELECT pg_temp.legs_of(pg_temp.tid(p_key)) $$;
 -- what the platform's fee slots hold together
 CREATE FUNCTION pg_temp.fees() RETURNS bigint LANGUAGE sql STABLE AS $$
     SELECT coalesce(sum(e.amount), 0)::bigint
@@ -269,11 +274,14 @@ SELECT is(bid('auction_one', 20, 1000, 'bid-20-a', pg_temp.day(102)), pg_temp.ti
           'a replay returns the same bid id');
 SELECT is(pg_temp.state(), :'after_first_bid', 'and holds the money once');
 SELECT is(pg_temp.error_of($$ SELECT handle_market.bid('auction_one', 20, 1100, 'bid-20-a', pg_temp.day(101)) $$),
-          format('HM006: idempotency key "bid-20-a" was already used for another request / Transfer %s was made with it by bid(candidate => ''auction_one'', bidder_id => 20, amount_cents => 1000); this request is bid(candidate => ''auction_one'', bidder_id => 20, amount_cents => 1100).',
+          format('HM006: idempotency key "bid-20-a" was already used for another request / Account 20 made transfer %s with it by bid(candidate => ''auction_one'', bidder_id => 20, amount_cents => 1000); this request is bid(candidate => ''auction_one'', bidder_id => 20, amount_cents => 1100).',
                  pg_temp.tid('bid-20-a')),
           'HM006: the same key for another amount');
-SELECT throws_ok($$ SELECT bid('auction_one', 21, 1000, 'bid-20-a', pg_temp.day(101)) $$, 'HM006',
-                 'idempotency key "bid-20-a" was already used for another request', 'HM006: another bidder');
+-- keys are scoped to the bidder: another bidder's 'bid-20-a' is a key of its
+-- own, so its bid is judged as a new one (too low: the top is $10.00)
+SELECT is(pg_temp.error_of($$ SELECT handle_market.bid('auction_one', 21, 1000, 'bid-20-a', pg_temp.day(101)) $$),
+          'HM012: bid too low for handle "auction_one" / The minimum bid is $11.00 (the top bid $10.00 plus the larger of $1.00 and 5%); the bid was $10.00.',
+          'another bidder may use the same key: no HM006, a bid judged on its own');
 SELECT throws_ok($$ SELECT bid('auction_one', 20, 1000, 'dep-20', pg_temp.day(101)) $$, 'HM006',
                  'idempotency key "dep-20" was already used for another request', 'HM006: a deposit''s key');
 SELECT is(pg_temp.state(), :'after_first_bid', 'the reused keys changed nothing');
@@ -299,10 +307,11 @@ SELECT is(balance(20), 100000::bigint, 'the outbid bidder has all of its money b
 SELECT is(pg_temp.wallet(20), '100000/0', 'nothing held any more');
 SELECT is(balance(21), 98900::bigint, 'the new top bidder''s $11.00 is held');
 SELECT is(pg_temp.hold('bid-20-a'), 'voided 1000|bid outbid', 'the old hold is voided, the old bid outbid');
-SELECT results_eq($$ SELECT h.closed_by, h.closed_at, t.kind, t.pending_id FROM holds h JOIN transfers t ON t.transfer_id = h.closed_by
+SELECT results_eq($$ SELECT h.closed_by, h.closed_at, t.kind, t.pending_id, t.idempotency_key, t.key_account_id
+                      FROM holds h JOIN transfers t ON t.transfer_id = h.closed_by
                       WHERE h.hold_id = pg_temp.tid('bid-20-a') $$,
-                  $$ VALUES (pg_temp.tid(pg_temp.void_of('bid-20-a')), pg_temp.day(102), 'hold_void', pg_temp.tid('bid-20-a')) $$,
-                  'closed by its void transfer, keyed void:<hold id>');
+                  $$ VALUES (pg_temp.void_of('bid-20-a'), pg_temp.day(102), 'hold_void', pg_temp.tid('bid-20-a'), NULL::text, NULL::bigint) $$,
+                  'closed by its void transfer, which has no key: its pending_id is the hold');
 SELECT results_eq($$ SELECT kind, account_id, at, detail FROM outbox WHERE handle = 'auction_one' AND kind = 'outbid' $$,
                   $$ VALUES ('outbid', 20::bigint, pg_temp.day(102), 'You were outbid on @auction_one at $11.00; your $10.00 is available again.') $$,
                   'an outbid notice to the previous top bidder');
@@ -455,11 +464,14 @@ SELECT results_eq($$ SELECT * FROM settle_batch('2026-04-18 00:30+00', 100) $$, 
 SELECT is(pg_temp.auction('auction_one'),
           'settled|seller 11|reserve 1000|2026-04-11 00:00:00+00..2026-04-18 00:30:00+00|top 12764 by 20 (8 bids)|closed 2026-04-18 00:30:00+00|sold to account 20 for $127.64',
           'settled, sold to the top bidder');
-SELECT is((SELECT sale_transfer_id FROM auctions WHERE auction_id = pg_temp.aid('auction_one')), pg_temp.tid(pg_temp.post_of('bid-20-d')),
-          'the sale is the posting of the winning hold, keyed post:<hold id>');
+SELECT results_eq($$ SELECT a.sale_transfer_id, t.kind, t.idempotency_key, t.key_account_id
+                      FROM auctions a JOIN transfers t ON t.transfer_id = a.sale_transfer_id
+                      WHERE a.auction_id = pg_temp.aid('auction_one') $$,
+                  $$ VALUES (pg_temp.post_of('bid-20-d'), 'hold_post', NULL::text, NULL::bigint) $$,
+          'the sale is the posting of the winning hold (no key: its pending_id is the hold)');
 SELECT is(pg_temp.hold('bid-20-d'), 'posted 12764|bid won', 'the winning hold is posted, the bid won');
-SELECT is(pg_temp.legs(pg_temp.post_of('bid-20-d')),
-          format('account 20 -12764, account 11 +11488, fee slot %s +1276', pg_temp.tid(pg_temp.post_of('bid-20-d')) % 16),
+SELECT is(pg_temp.legs_of(pg_temp.post_of('bid-20-d')),
+          format('account 20 -12764, account 11 +11488, fee slot %s +1276', pg_temp.post_of('bid-20-d') % 16),
           'the winner pays $127.64; seller (none) gets it less 10 % rounded down: 11488, the fee 1276');
 SELECT is(pg_temp.fees() - :fees_0, 1276::bigint, 'the fee slots got the commission');
 SELECT results_eq($$ SELECT a, pg_temp.wallet(a), balance(a) FROM unnest(ARRAY[11, 20, 21]::bigint[]) a ORDER BY a $$,
@@ -471,7 +483,7 @@ SELECT results_eq($$ SELECT from_state, to_state, at, account_id, reason FROM ha
                       WHERE handle = 'auction_one' ORDER BY event_id DESC LIMIT 1 $$,
                   $$ VALUES ('registered', 'registered', '2026-04-18 00:30+00'::timestamptz, 20::bigint,
                              format('won auction %s from account 11 for $127.64 (transfer %s)', pg_temp.aid('auction_one'),
-                                    pg_temp.tid(pg_temp.post_of('bid-20-d')))) $$,
+                                    pg_temp.post_of('bid-20-d'))) $$,
                   'its event');
 SELECT results_eq($$ SELECT kind, account_id, detail FROM outbox
                       WHERE handle = 'auction_one' AND kind IN ('bought', 'sold') ORDER BY message_id $$,
@@ -516,11 +528,11 @@ SELECT results_eq($$ SELECT handle::text, state, outcome FROM auctions WHERE end
                             ('quiet_one', 'settled', 'sold to account 22 for $50.00'),
                             ('prem_two', 'ended', 'no bids') $$,
                   'the outcomes');
-SELECT results_eq($$ SELECT pg_temp.legs(pg_temp.post_of(k)) FROM unnest(ARRAY['bid-basic', 'bid-premium', 'bid-plus', 'bid-25-a']) WITH ORDINALITY k(k, n) ORDER BY n $$,
-                  $$ VALUES (format('account 22 -12345, account 12 +11358, fee slot %s +987', pg_temp.tid(pg_temp.post_of('bid-basic')) % 16)),
-                            (format('account 22 -12345, account 13 +11728, fee slot %s +617', pg_temp.tid(pg_temp.post_of('bid-premium')) % 16)),
-                            (format('account 22 -12345, account 14 +11975, fee slot %s +370', pg_temp.tid(pg_temp.post_of('bid-plus')) % 16)),
-                            (format('account 25 -1500, account 13 +1425, fee slot %s +75', pg_temp.tid(pg_temp.post_of('bid-25-a')) % 16)) $$,
+SELECT results_eq($$ SELECT pg_temp.legs_of(pg_temp.post_of(k)) FROM unnest(ARRAY['bid-basic', 'bid-premium', 'bid-plus', 'bid-25-a']) WITH ORDINALITY k(k, n) ORDER BY n $$,
+                  $$ VALUES (format('account 22 -12345, account 12 +11358, fee slot %s +987', pg_temp.post_of('bid-basic') % 16)),
+                            (format('account 22 -12345, account 13 +11728, fee slot %s +617', pg_temp.post_of('bid-premium') % 16)),
+                            (format('account 22 -12345, account 14 +11975, fee slot %s +370', pg_temp.post_of('bid-plus') % 16)),
+                            (format('account 25 -1500, account 13 +1425, fee slot %s +75', pg_temp.post_of('bid-25-a') % 16)) $$,
                   'commission by the seller''s tier, rounded down: basic 8 %, premium 5 %, premium_plus 3 %');
 SELECT results_eq($$ SELECT detail FROM outbox WHERE kind = 'sold' AND handle IN ('tier_basic', 'tier_premium', 'tier_plus') ORDER BY message_id $$,
                   $$ VALUES ('You sold @tier_basic for $123.45; $9.87 commission, $113.58 to your wallet.'),
@@ -539,8 +551,8 @@ SELECT results_eq($$ SELECT h, pg_temp.row_of(h) FROM unnest(ARRAY['tier_basic',
                   'the sold handles changed owner; the one without bids did not');
 
 -- the platform's sales: all of the price to the fee slots
-SELECT is(pg_temp.legs(pg_temp.post_of('bid-prem-23')),
-          format('account 23 -10502, fee slot %s +10502', pg_temp.tid(pg_temp.post_of('bid-prem-23')) % 16),
+SELECT is(pg_temp.legs_of(pg_temp.post_of('bid-prem-23')),
+          format('account 23 -10502, fee slot %s +10502', pg_temp.post_of('bid-prem-23') % 16),
           'a premium-list handle: the winner pays $105.02, all of it to a fee slot');
 SELECT is(pg_temp.hold('bid-prem-22'), 'voided 10001|bid outbid', 'the outbid platform bid was voided');
 SELECT is(pg_temp.row_of('prem_name'), '23|registered||2026-04-21 00:00:00+00||||2026-06-20 00:00:00+00',
@@ -548,12 +560,12 @@ SELECT is(pg_temp.row_of('prem_name'), '23|registered||2026-04-21 00:00:00+00|||
 SELECT results_eq($$ SELECT from_state, to_state, at, account_id, reason FROM handle_events WHERE handle = 'prem_name' $$,
                   $$ VALUES (NULL::text, 'registered', pg_temp.day(110), 23::bigint,
                              format('won auction %s from the platform for $105.02 (transfer %s)', pg_temp.aid('prem_name'),
-                                    pg_temp.tid(pg_temp.post_of('bid-prem-23')))) $$,
+                                    pg_temp.post_of('bid-prem-23'))) $$,
                   'its first event');
 SELECT results_eq($$ SELECT kind, account_id, detail FROM outbox WHERE handle = 'prem_name' AND kind IN ('bought', 'sold') $$,
                   $$ VALUES ('bought', 23::bigint, 'You bought @prem_name for $105.02.') $$, 'a bought notice, nobody sold');
-SELECT is(pg_temp.legs(pg_temp.post_of('bid-quiet')),
-          format('account 22 -5000, fee slot %s +5000', pg_temp.tid(pg_temp.post_of('bid-quiet')) % 16),
+SELECT is(pg_temp.legs_of(pg_temp.post_of('bid-quiet')),
+          format('account 22 -5000, fee slot %s +5000', pg_temp.post_of('bid-quiet') % 16),
           'a released handle: all of the $50.00 to a fee slot');
 SELECT is(pg_temp.row_of('quiet_one'), '22|registered|1|2026-04-21 00:00:00+00||||2026-06-20 00:00:00+00',
           'the winner owns it; the former owner kept, released_at cleared');
@@ -566,7 +578,7 @@ SELECT is(pg_temp.auction('fail_me'),
           'a held handle: the auction failed, with the reason');
 SELECT is(pg_temp.hold('bid-fail'), 'voided 3000|bid refunded', 'the top bid refunded, its hold voided');
 SELECT is((SELECT sale_transfer_id FROM auctions WHERE auction_id = pg_temp.aid('fail_me')), NULL, 'no sale');
-SELECT is(pg_temp.tid(pg_temp.post_of('bid-fail')), NULL, 'no posting');
+SELECT is(pg_temp.post_of('bid-fail'), NULL, 'no posting');
 SELECT results_eq($$ SELECT kind, account_id, at, detail FROM outbox WHERE handle = 'fail_me' AND kind = 'auction_ended' $$,
                   $$ VALUES ('auction_ended', 23::bigint, pg_temp.day(110),
                              'The auction of @fail_me could not be settled (handle "fail_me" is under hold); your $30.00 is available again.') $$,
@@ -680,13 +692,13 @@ SELECT throws_ok(format($$ SELECT accept_offer(%s, 13, pg_temp.day(112)) $$, pg_
 -- the owner accepts
 SELECT pg_temp.fees() AS fees_2 \gset
 SELECT accept_offer(pg_temp.tid('off-20'), 13, pg_temp.day(113)) AS sale_id \gset
-SELECT is(:sale_id::bigint, pg_temp.tid(pg_temp.post_of('off-20')), 'the owner accepts $50.00: the sale is the posting of the offer''s hold');
-SELECT is(pg_temp.legs(pg_temp.post_of('off-20')),
-          format('account 20 -5000, account 13 +4750, fee slot %s +250', pg_temp.tid(pg_temp.post_of('off-20')) % 16),
+SELECT is(:sale_id::bigint, pg_temp.post_of('off-20'), 'the owner accepts $50.00: the sale is the posting of the offer''s hold');
+SELECT is(pg_temp.legs_of(pg_temp.post_of('off-20')),
+          format('account 20 -5000, account 13 +4750, fee slot %s +250', pg_temp.post_of('off-20') % 16),
           'the buyer pays $50.00, the seller (premium) gets it less 5 %');
 SELECT is(pg_temp.fees() - :fees_2, 250::bigint, 'the fee slots got $2.50');
 SELECT results_eq($$ SELECT offer_id, state, sale_transfer_id, closed_at FROM offers WHERE handle = 'offer_me' ORDER BY offer_id $$,
-                  $$ VALUES (pg_temp.tid('off-20'), 'accepted', pg_temp.tid(pg_temp.post_of('off-20')), pg_temp.day(113)),
+                  $$ VALUES (pg_temp.tid('off-20'), 'accepted', pg_temp.post_of('off-20'), pg_temp.day(113)),
                             (pg_temp.tid('off-21'), 'voided', NULL, pg_temp.day(113)),
                             (pg_temp.tid('off-22'), 'expired', NULL, pg_temp.day(112)),
                             (pg_temp.tid('off-23'), 'cancelled', NULL, pg_temp.day(112)) $$,
@@ -705,7 +717,7 @@ SELECT results_eq($$ SELECT kind, account_id, detail FROM outbox WHERE handle = 
 SELECT is(pg_temp.row_of('offer_me'), '20|registered|13|2026-04-24 00:00:00+00||||2026-06-23 00:00:00+00',
           'the buyer owns the handle, locked 60 days');
 SELECT is((SELECT reason FROM handle_events WHERE handle = 'offer_me' ORDER BY event_id DESC LIMIT 1),
-          format('offer %s accepted from account 13 for $50.00 (transfer %s)', pg_temp.tid('off-20'), pg_temp.tid(pg_temp.post_of('off-20'))),
+          format('offer %s accepted from account 13 for $50.00 (transfer %s)', pg_temp.tid('off-20'), pg_temp.post_of('off-20')),
           'its event');
 SELECT pg_temp.state() AS after_accept \gset
 SELECT throws_ok(format($$ SELECT accept_offer(%s, 13, pg_temp.day(113)) $$, pg_temp.tid('off-20')), 'HM008', NULL,

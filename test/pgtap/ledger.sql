@@ -14,7 +14,7 @@ CREATE EXTENSION IF NOT EXISTS handle_market;
 SET search_path = handle_market, public;
 SET timezone = 'UTC';
 
-SELECT plan(38);
+SELECT plan(40);
 
 SELECT upsert_account(1), upsert_account(2), upsert_account(3);
 
@@ -31,8 +31,13 @@ SELECT is((SELECT count(*) FROM transfers WHERE idempotency_key = 'dep-1'), 1::b
 SELECT throws_ok($$ SELECT deposit(1, 999, 'dep-1') $$, 'HM006',
                  'idempotency key "dep-1" was already used for another request',
                  'the same key with another amount is refused');
-SELECT throws_ok($$ SELECT deposit(2, 1000000, 'dep-1') $$, 'HM006', NULL,
-                 'the same key for another account is refused');
+-- keys are scoped to the account: another account's 'dep-1' is its own
+SELECT lives_ok($$ SELECT deposit(2, 1000000, 'dep-1') $$,
+                'the same key for another account is that account''s own: no HM006');
+SELECT results_eq($$ SELECT key_account_id, kind FROM transfers WHERE idempotency_key = 'dep-1' ORDER BY transfer_id $$,
+                  $$ VALUES (1::bigint, 'deposit'), (2::bigint, 'deposit') $$,
+                  'two transfers under the key dep-1, one for each account');
+SELECT is(balance(2), 1000000::bigint, 'the other account''s deposit is in its wallet');
 SELECT throws_ok($$ SELECT withdraw(1, 1000000, 'dep-1') $$, 'HM006', NULL,
                  'the same key for another kind of transfer is refused');
 SELECT throws_ok($$ SELECT deposit(1, 0, 'dep-zero') $$, '22023', 'amount_cents must be positive',
@@ -63,16 +68,16 @@ SELECT is((SELECT count(*) FROM ledger_accounts WHERE account_id = 3), 0::bigint
 -- the money went somewhere: the payment processor's slots mirror the wallets
 SELECT is((SELECT sum(amount) FROM entries), 0::numeric, 'all entries sum to zero');
 SELECT is((SELECT sum(ledger_balance(ledger_account_id)) FROM ledger_accounts WHERE kind = 'payments'),
-          -(1000000 - 250001 - 749999)::numeric, 'the payments slots hold the opposite of what came in and went out');
-SELECT is((SELECT count(DISTINCT transfer_id) FROM entries), 3::bigint, 'three transfers moved money');
+          -(1000000 + 1000000 - 250001 - 749999)::numeric, 'the payments slots hold the opposite of what came in and went out');
+SELECT is((SELECT count(DISTINCT transfer_id) FROM entries), 4::bigint, 'four transfers moved money');
 SELECT is((SELECT array_agg(kind ORDER BY transfer_id) FROM transfers),
-          ARRAY['deposit', 'withdrawal', 'withdrawal'], 'each is recorded with its kind');
+          ARRAY['deposit', 'deposit', 'withdrawal', 'withdrawal'], 'each is recorded with its kind');
 
 -- overflow: a wallet cannot pass bigint
-SELECT lives_ok($$ SELECT deposit(2, 9223372036854775000, 'big-1') $$, 'a deposit near the limit');
-SELECT throws_ok($$ SELECT deposit(2, 1000, 'big-2') $$, 'HM013', NULL,
+SELECT lives_ok($$ SELECT deposit(3, 9223372036854775000, 'big-1') $$, 'a deposit near the limit');
+SELECT throws_ok($$ SELECT deposit(3, 1000, 'big-2') $$, 'HM013', NULL,
                  'a deposit that would overflow the balance is refused');
-SELECT is(balance(2), 9223372036854775000::bigint, 'and changes nothing');
+SELECT is(balance(3), 9223372036854775000::bigint, 'and changes nothing');
 
 -- the guard: the ledger is written only by its functions, and never rewritten
 SELECT throws_ok($$ INSERT INTO entries (transfer_id, ledger_account_id, amount) VALUES (1, 1, 5) $$,

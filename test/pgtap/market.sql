@@ -207,14 +207,17 @@ SELECT is(buy('@Jack', 10, 5000000, 'buy-jack', pg_temp.day(130)), pg_temp.tid('
           'so does a later replay (as_of is not part of the request)');
 SELECT is(pg_temp.state(), :'after_jack', 'and changes nothing: balances, rows, owner');
 SELECT is(pg_temp.error_of($$ SELECT handle_market.buy('@Jack', 10, 5000001, 'buy-jack', pg_temp.day(100)) $$),
-          format('HM006: idempotency key "buy-jack" was already used for another request / Transfer %s was made with it by buy(candidate => ''@Jack'', buyer_id => 10, max_price_cents => 5000000); this request is buy(candidate => ''@Jack'', buyer_id => 10, max_price_cents => 5000001).',
+          format('HM006: idempotency key "buy-jack" was already used for another request / Account 10 made transfer %s with it by buy(candidate => ''@Jack'', buyer_id => 10, max_price_cents => 5000000); this request is buy(candidate => ''@Jack'', buyer_id => 10, max_price_cents => 5000001).',
                  pg_temp.tid('buy-jack')),
           'HM006: the same key with another max_price_cents, naming both requests');
-SELECT throws_ok($$ SELECT buy('@Jack', 16, 5000000, 'buy-jack', pg_temp.day(100)) $$, 'HM006',
-                 'idempotency key "buy-jack" was already used for another request', 'HM006: another buyer');
+-- keys are scoped to the buyer: another buyer's 'buy-jack' is a key of its
+-- own, so its purchase is judged as a new one (jack is sold)
+SELECT is(pg_temp.error_of($$ SELECT handle_market.buy('@Jack', 16, 5000000, 'buy-jack', pg_temp.day(100)) $$),
+          'HM008: handle "jack" is not for sale / not for sale: registered',
+          'another buyer may use the same key: no HM006, a purchase judged on its own');
 SELECT throws_ok($$ SELECT buy('rich', 10, 5000000, 'buy-jack', pg_temp.day(100)) $$, 'HM006',
                  'idempotency key "buy-jack" was already used for another request', 'HM006: another handle');
-SELECT throws_ok($$ SELECT buy('jack', 16, 5000000, 'dep-10', pg_temp.day(100)) $$, 'HM006',
+SELECT throws_ok($$ SELECT buy('jack', 10, 5000000, 'dep-10', pg_temp.day(100)) $$, 'HM006',
                  'idempotency key "dep-10" was already used for another request', 'HM006: a deposit''s key');
 SELECT throws_ok($$ SELECT transfer_handle('jack', 10, 16, 'buy-jack', pg_temp.day(100)) $$, 'HM006',
                  'idempotency key "buy-jack" was already used for another request', 'HM006: a transfer with a purchase''s key');

@@ -31,7 +31,7 @@ SET search_path = handle_market, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO';
 
-SELECT plan(82);
+SELECT plan(83);
 
 CREATE FUNCTION pg_temp.day(n numeric) RETURNS timestamptz LANGUAGE sql IMMUTABLE
     AS $$ SELECT '2026-01-01 00:00:00+00'::timestamptz + n * interval '1 day' $$;
@@ -294,13 +294,25 @@ SELECT is(pg_temp.error_of($$ UPDATE handle_market.transfers SET kind = 'refund'
 SELECT is(pg_temp.error_of($$ UPDATE handle_market.transfers SET kind = 'Deposit' WHERE idempotency_key = 'dep-3' $$),
           pg_temp.breaks('transfers', 'kind is deposit, withdrawal, purchase, handle_transfer, hold, hold_void or hold_post'),
           'transfers: kinds are compared exactly (no case folding)');
-SELECT is((SELECT string_agg(k || ': ' || pg_temp.error_of(format('UPDATE handle_market.transfers SET kind = %L WHERE idempotency_key = ''dep-3''', k)),
+-- a closing (hold_void, hold_post) has no key, every other transfer has one
+SELECT is((SELECT string_agg(k || ': ' || pg_temp.error_of(format('UPDATE handle_market.transfers SET kind = %L, idempotency_key = %L WHERE idempotency_key = ''dep-3''',
+                                                                  k, CASE WHEN k IN ('hold_void', 'hold_post') THEN NULL ELSE 'dep-3' END)),
                              ', ' ORDER BY n)
              FROM unnest(ARRAY['deposit', 'withdrawal', 'purchase', 'handle_transfer', 'hold', 'hold_void', 'hold_post'])
                   WITH ORDINALITY AS u(k, n)),
           'deposit: no error, 1 rows, withdrawal: no error, 1 rows, purchase: no error, 1 rows, '
           'handle_transfer: no error, 1 rows, hold: no error, 1 rows, hold_void: no error, 1 rows, hold_post: no error, 1 rows',
-          'transfers: each of the seven kinds is accepted');
+          'transfers: each of the seven kinds is accepted (a closing without a key, the others with one)');
+SELECT is((SELECT string_agg(k || ': ' || pg_temp.error_of(format('UPDATE handle_market.transfers SET kind = %L, idempotency_key = %L WHERE idempotency_key = ''dep-3''',
+                                                                  k, CASE WHEN k IN ('hold_void', 'hold_post') THEN 'dep-3' ELSE NULL END)),
+                             E'\n' ORDER BY n)
+             FROM unnest(ARRAY['deposit', 'withdrawal', 'purchase', 'handle_transfer', 'hold', 'hold_void', 'hold_post'])
+                  WITH ORDINALITY AS u(k, n)),
+          (SELECT string_agg(k || ': ' || pg_temp.breaks('transfers', 'a closing transfer (hold_void, hold_post) has no idempotency key, '
+                                                                    'and every other transfer has one'), E'\n' ORDER BY n)
+             FROM unnest(ARRAY['deposit', 'withdrawal', 'purchase', 'handle_transfer', 'hold', 'hold_void', 'hold_post'])
+                  WITH ORDINALITY AS u(k, n)),
+          'transfers: a closing with a key, and any other transfer without one, is refused');
 
 -- ---------------------------------------------------------------------
 -- outbox
@@ -381,7 +393,8 @@ SELECT is(obj_description((SELECT oid FROM pg_constraint WHERE conname = 'ledger
 SELECT is(obj_description((SELECT oid FROM pg_constraint WHERE conname = 'transfers_row_rules'
                               AND conrelid = 'handle_market.transfers'::regclass), 'pg_constraint'),
           'the idempotency key is not empty; kind is deposit, withdrawal, purchase, handle_transfer, '
-          'hold, hold_void or hold_post (src/core/row_rules.c)',
+          'hold, hold_void or hold_post; a closing transfer (hold_void, hold_post) has no idempotency '
+          'key, and every other transfer has one (src/core/row_rules.c)',
           'transfers_row_rules has its comment');
 SELECT is(obj_description((SELECT oid FROM pg_constraint WHERE conname = 'outbox_row_rules'
                               AND conrelid = 'handle_market.outbox'::regclass), 'pg_constraint'),

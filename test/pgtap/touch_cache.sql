@@ -36,7 +36,10 @@ END $$;
 CREATE FUNCTION pg_temp.other(p_expr text) RETURNS text LANGUAGE sql AS $$
     SELECT r FROM dblink('other', format('SELECT (%s)::text', p_expr)) AS t(r text)
 $$;
-SELECT dblink_connect('other', format('dbname=%s port=%s host=%s', current_database(),
+-- a connection made from the server does not inherit PGOPTIONS: it walks
+-- the same simulated calendar, so it turns handle_market.simulated_time on
+-- itself (as the superuser this suite runs as)
+SELECT dblink_connect('other', format('dbname=%s port=%s host=%s options=''-c handle_market.simulated_time=on''', current_database(),
                       current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1)))
     \gset
 
