@@ -52,6 +52,8 @@ make_handle(const char *str, int len, Node *escontext)
 						   "handle", pnstrdup(str, len)),
 					errdetail("%s", err.detail)));
 	}
+	if (!hm_encodable(out, (int) outlen, pnstrdup(str, len), escontext))
+		return NULL;
 	return cstring_to_text_with_len(out, (int) outlen);
 }
 
