@@ -46,7 +46,7 @@ DECLARE
 BEGIN
     FOR attempt IN 1 .. 1000 LOOP
         SELECT handle_market.minimum_bid(a.top_cents, a.reserve_cents) INTO v_min
-          FROM handle_market.auctions a WHERE a.handle = h::handle_market.handle AND a.state = 'open';
+          FROM handle_market.auctions a WHERE a.handle OPERATOR(handle_market.=) h::handle_market.handle AND a.state = 'open';
         IF v_min > ceiling THEN
             RETURN NULL;
         END IF;

@@ -84,9 +84,9 @@ INSERT INTO bench.a_copy SELECT account_id, subscription, verified, last_active_
 -- been inactive for 30 days and is not exempt, looking each owner up by its
 -- primary key.  Two things keep this baseline honest rather than slow:
 -- * The handle operators are named with their schema: with handle_market
---   off the search_path a bare >= would be text's (handle casts to text
---   implicitly), which cannot use the primary key, so every batch would be a
---   sequential scan of h_copy.
+--   off the search_path a bare >= finds no operator (handle does not cast
+--   to text implicitly; before it did, and text's >= could not use the
+--   primary key, so every batch would have been a sequential scan of h_copy).
 -- * The owner test is a correlated subquery, not UPDATE ... FROM a_copy: at
 --   the default cost settings the planner hash-joins each 10,000-row batch
 --   against a full scan of the 1,000,000 accounts (about 4 times slower

@@ -74,3 +74,36 @@ SELECT amproc::regproc FROM pg_amproc
                         WHERE opcname = 'handle_ops'
                           AND opcmethod = (SELECT oid FROM pg_am WHERE amname = 'btree'))
    AND amprocnum = 4;
+
+-- A text or varchar parameter (a driver's setString) is canonicalized once
+-- and compared as a handle, through the btree index.
+DROP INDEX accounts_demo_h_hash;
+INSERT INTO accounts_demo VALUES (20001, 'elonmusk');
+PREPARE by_text(text) AS SELECT id, h FROM accounts_demo WHERE h = $1;
+PREPARE by_varchar(varchar) AS SELECT id, h FROM accounts_demo WHERE h = $1;
+PREPARE text_first(text) AS SELECT id, h FROM accounts_demo WHERE $1 = h;
+EXECUTE by_text('ElonMusk');
+EXECUTE by_varchar('@ELONMUSK');
+EXECUTE text_first('@User_42');
+EXPLAIN (COSTS OFF) EXECUTE by_text('ElonMusk');
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (COSTS OFF) EXECUTE by_text('ElonMusk');
+EXPLAIN (COSTS OFF) EXECUTE by_varchar('ElonMusk');
+EXPLAIN (COSTS OFF) EXECUTE text_first('ElonMusk');
+EXECUTE by_text('ElonMusk');
+EXECUTE by_varchar('@ELONMUSK');
+-- ranges too; BETWEEN is >= and <=
+PREPARE text_range(text, text) AS
+    SELECT count(*) FROM accounts_demo WHERE h BETWEEN $1 AND $2;
+EXPLAIN (COSTS OFF) EXECUTE text_range('USER_1000', '@User_1099');
+EXECUTE text_range('USER_1000', '@User_1099');
+-- bad text is an error, as in a cast
+EXECUTE by_text('elon musk');
+\echo :LAST_ERROR_SQLSTATE
+RESET plan_cache_mode;
+EXECUTE by_varchar('elon.musk');
+\echo :LAST_ERROR_SQLSTATE
+-- a text column joins as handles
+CREATE TEMP TABLE wanted (t text);
+INSERT INTO wanted VALUES ('@ElonMusk'), ('USER_7'), ('nobody_here');
+SELECT w.t, a.id, a.h FROM wanted w JOIN accounts_demo a ON a.h = w.t ORDER BY a.id;

@@ -9,6 +9,7 @@
 
 #include "datatype/timestamp.h"
 #include "fmgr.h"
+#include "nodes/nodes.h"
 
 /*
  * Soft errors: on PostgreSQL 16+ the input function reports bad input to a
@@ -31,6 +32,15 @@
  */
 extern char *hm_to_utf8(const char *s, int len, int *outlen);
 extern char *hm_from_utf8(const char *s, int len, int *outlen);
+
+/*
+ * True when canon (a canonical handle, UTF-8) has an equivalent in the
+ * database encoding that converts back to the same bytes.  Otherwise reports
+ * 22P02 for shown (the input as typed, in the database encoding) to
+ * escontext, as hm_ereturn does, and returns false: a value that cannot be
+ * output must never be stored, or reads and pg_dump of its table fail.
+ */
+extern bool hm_encodable(const char *canon, int len, const char *shown, Node *escontext);
 
 /*
  * The internal error for ICU failing while canonicalizing shown (the input

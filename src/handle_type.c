@@ -8,13 +8,21 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
 #include "lib/hyperloglog.h"
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/supportnodes.h"
+#include "optimizer/optimizer.h"
+#include "parser/parse_coerce.h"
 #include "port/pg_bswap.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/sortsupport.h"
 
 #include "core/normalize.h"
@@ -44,6 +52,8 @@ make_handle(const char *str, int len, Node *escontext)
 						   "handle", pnstrdup(str, len)),
 					errdetail("%s", err.detail)));
 	}
+	if (!hm_encodable(out, (int) outlen, pnstrdup(str, len), escontext))
+		return NULL;
 	return cstring_to_text_with_len(out, (int) outlen);
 }
 
@@ -157,6 +167,138 @@ HANDLE_CMP_FUNCTION(handle_le, PG_RETURN_BOOL(cmp <= 0))
 HANDLE_CMP_FUNCTION(handle_gt, PG_RETURN_BOOL(cmp > 0))
 HANDLE_CMP_FUNCTION(handle_ge, PG_RETURN_BOOL(cmp >= 0))
 HANDLE_CMP_FUNCTION(handle_cmp, PG_RETURN_INT32((cmp > 0) - (cmp < 0)))
+
+/* min() and max() in handle order; text's would follow the collation */
+PG_FUNCTION_INFO_V1(handle_larger);
+Datum
+handle_larger(PG_FUNCTION_ARGS)
+{
+	text	   *a = PG_GETARG_TEXT_PP(0);
+	text	   *b = PG_GETARG_TEXT_PP(1);
+
+	PG_RETURN_TEXT_P(handle_compare(a, b) >= 0 ? a : b);
+}
+
+PG_FUNCTION_INFO_V1(handle_smaller);
+Datum
+handle_smaller(PG_FUNCTION_ARGS)
+{
+	text	   *a = PG_GETARG_TEXT_PP(0);
+	text	   *b = PG_GETARG_TEXT_PP(1);
+
+	PG_RETURN_TEXT_P(handle_compare(a, b) <= 0 ? a : b);
+}
+
+/*
+ * Comparisons of a handle with text (varchar coerces to text).  Without
+ * them, text's operators would compare the handle's text with the text as
+ * typed, and 'ElonMusk' would never equal the stored elonmusk.  The text is
+ * canonicalized by the type's own input path, so bad text is 22P02 as in a
+ * cast.  The planner never runs these per row: handle_text_support rewrites
+ * each call into the handle operator applied to handle(text), which uses
+ * the handle indexes and canonicalizes the text once.
+ */
+#define HANDLE_TEXT_CMP_FUNCTIONS(op, expr) \
+PG_FUNCTION_INFO_V1(handle_##op##_text); \
+Datum \
+handle_##op##_text(PG_FUNCTION_ARGS) \
+{ \
+	text	   *t = PG_GETARG_TEXT_PP(1); \
+	int			cmp = handle_compare(PG_GETARG_TEXT_PP(0), \
+									 make_handle(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), NULL)); \
+ \
+	expr; \
+} \
+PG_FUNCTION_INFO_V1(text_##op##_handle); \
+Datum \
+text_##op##_handle(PG_FUNCTION_ARGS) \
+{ \
+	text	   *t = PG_GETARG_TEXT_PP(0); \
+	int			cmp = handle_compare(make_handle(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), NULL), \
+									 PG_GETARG_TEXT_PP(1)); \
+ \
+	expr; \
+}
+
+HANDLE_TEXT_CMP_FUNCTIONS(eq, PG_RETURN_BOOL(cmp == 0))
+HANDLE_TEXT_CMP_FUNCTIONS(ne, PG_RETURN_BOOL(cmp != 0))
+HANDLE_TEXT_CMP_FUNCTIONS(lt, PG_RETURN_BOOL(cmp < 0))
+HANDLE_TEXT_CMP_FUNCTIONS(le, PG_RETURN_BOOL(cmp <= 0))
+HANDLE_TEXT_CMP_FUNCTIONS(gt, PG_RETURN_BOOL(cmp > 0))
+HANDLE_TEXT_CMP_FUNCTIONS(ge, PG_RETURN_BOOL(cmp >= 0))
+
+/*
+ * Planner support for the functions above: h OP t becomes h OP handle(t),
+ * and t OP h becomes handle(t) OP h, with OP the handle operator of the
+ * same name in the function's schema.  Then the clause is a handle clause
+ * like any other: a btree or hash index on h serves it, equivalence classes
+ * and hash or merge joins apply, and handle(t) is computed once per scan
+ * (once at plan time when t is a constant) instead of once per comparison.
+ *
+ * Putting (handle, text) operators in the btree family instead would leave
+ * the family incomplete (there is no text-on-text order with handle
+ * semantics), and the index descent would canonicalize t at every step.
+ */
+PG_FUNCTION_INFO_V1(handle_text_support);
+Datum
+handle_text_support(PG_FUNCTION_ARGS)
+{
+	static const char *const ops[][2] = {
+		{"eq", "="}, {"ne", "<>"}, {"lt", "<"}, {"le", "<="}, {"gt", ">"}, {"ge", ">="}
+	};
+	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
+	FuncExpr   *call;
+	char	   *fname;
+	const char *opname = NULL;
+	Node	   *left;
+	Node	   *right;
+	Node	  **textside;
+	Oid			handletype;
+	Oid			castfunc;
+	Oid			opno;
+	char	   *nsp;
+	FuncExpr   *cast;
+	OpExpr	   *result;
+
+	if (!IsA(rawreq, SupportRequestSimplify))
+		PG_RETURN_POINTER(NULL);
+	call = ((SupportRequestSimplify *) rawreq)->fcall;
+	if (list_length(call->args) != 2)
+		PG_RETURN_POINTER(NULL);
+	left = linitial(call->args);
+	right = lsecond(call->args);
+	textside = exprType(left) == TEXTOID ? &left : &right;
+	handletype = exprType(textside == &left ? right : left);
+
+	/* handle_eq_text or text_eq_handle: the operator's name is in the middle */
+	fname = get_func_name(call->funcid);
+	for (size_t i = 0; fname != NULL && i < lengthof(ops); i++)
+	{
+		char		middle[8];
+
+		snprintf(middle, sizeof(middle), "_%s_", ops[i][0]);
+		if (strstr(fname, middle) != NULL)
+			opname = ops[i][1];
+	}
+	nsp = get_namespace_name(get_func_namespace(call->funcid));
+	if (opname == NULL || nsp == NULL)
+		PG_RETURN_POINTER(NULL);
+	opno = OpernameGetOprid(list_make2(makeString(nsp), makeString(pstrdup(opname))),
+							handletype, handletype);
+	if (!OidIsValid(opno) ||
+		find_coercion_pathway(handletype, TEXTOID, COERCION_ASSIGNMENT,
+							  &castfunc) != COERCION_PATH_FUNC)
+		PG_RETURN_POINTER(NULL);
+
+	cast = makeFuncExpr(castfunc, handletype, list_make1(*textside),
+						InvalidOid, exprCollation(*textside), COERCE_EXPLICIT_CAST);
+	*textside = eval_const_expressions(((SupportRequestSimplify *) rawreq)->root,
+									   (Node *) cast);
+	result = (OpExpr *) make_opclause(opno, BOOLOID, false, (Expr *) left,
+									  (Expr *) right, InvalidOid, InvalidOid);
+	set_opfuncid(result);
+	PG_RETURN_POINTER(result);
+}
 
 PG_FUNCTION_INFO_V1(handle_hash);
 Datum

@@ -30,9 +30,12 @@ CREATE FUNCTION @extschema@.handle(text) RETURNS @extschema@.handle
 CREATE FUNCTION @extschema@.handle_to_text(@extschema@.handle) RETURNS text
     AS 'MODULE_PATHNAME', 'handle_to_text' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
--- text -> handle validates, so it is never implicit; handle -> text cannot
--- fail, so a handle goes wherever text does (||, LIKE, format()).
+-- text -> handle validates, so it is never implicit.  handle -> text is not
+-- implicit either: it would let text's = compare a handle with text as
+-- typed ('elonmusk' = 'ElonMusk' is false), silently, wherever this schema
+-- is not on search_path.  Without it, handle = text finds no operator (an
+-- error), or this schema's handle-text operators, which canonicalize.
 CREATE CAST (text AS @extschema@.handle)
     WITH FUNCTION @extschema@.handle(text) AS ASSIGNMENT;
 CREATE CAST (@extschema@.handle AS text)
-    WITH FUNCTION @extschema@.handle_to_text(@extschema@.handle) AS IMPLICIT;
+    WITH FUNCTION @extschema@.handle_to_text(@extschema@.handle) AS ASSIGNMENT;

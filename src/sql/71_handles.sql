@@ -70,7 +70,7 @@ BEGIN
         -- the platform sells a released handle once its quarantine is over;
         -- it is free only at a price of 0 (a tier of 0) or with no price at
         -- all (shorter than every tier)
-        v_price := price(v_handle, p_as_of);
+        v_price := price(v_handle::text, p_as_of);
         IF v_price > 0 THEN
             RAISE EXCEPTION 'handle "%" is not free to register', v_handle
                 USING ERRCODE = 'HM014',

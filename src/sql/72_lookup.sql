@@ -65,7 +65,7 @@ BEGIN
                                            utc_date(phase_ends_at))
                 ELSE 'available' END;
         END IF;
-        price_cents := price(handle, as_of);
+        price_cents := price(handle::text, as_of);
         RETURN;
     END IF;
 
@@ -100,7 +100,7 @@ BEGIN
     reason := CASE WHEN v_premium.handle IS NOT NULL
                    THEN format('%s handle; the platform sells it', v_premium.category)
                    ELSE 'available' END;
-    price_cents := price(handle, as_of);
+    price_cents := price(handle::text, as_of);
 END $$;
 COMMENT ON FUNCTION @extschema@.lookup(text, timestamptz) IS
     'one row that explains a handle: canonical form, state, owner, when the phase ends, why, and what the platform asks for it (price())';

@@ -127,7 +127,7 @@ CREATE FUNCTION pg_temp.state() RETURNS text LANGUAGE sql STABLE AS $$
                   (SELECT count(*) FROM handle_market.outbox),
                   (SELECT string_agg(account_id || ':' || balance || '/' || held, ' ' ORDER BY account_id)
                      FROM handle_market.ledger_accounts WHERE kind = 'wallet'),
-                  (SELECT md5(string_agg(pg_temp.row_of(handle), ' ' ORDER BY handle)) FROM handle_market.handles),
+                  (SELECT md5(string_agg(pg_temp.row_of(handle::text), ' ' ORDER BY handle)) FROM handle_market.handles),
                   (SELECT md5(string_agg(h::text, ' ' ORDER BY hold_id)) FROM handle_market.holds h),
                   (SELECT md5(string_agg(a::text, ' ' ORDER BY auction_id)) FROM handle_market.auctions a),
                   (SELECT md5(string_agg(b::text, ' ' ORDER BY bid_id)) FROM handle_market.bids b),

@@ -85,7 +85,7 @@ CREATE FUNCTION pg_temp.state() RETURNS text LANGUAGE sql STABLE AS $$
                   (SELECT count(*) FROM handle_market.outbox),
                   (SELECT string_agg(account_id || ':' || balance || '/' || held, ' ' ORDER BY account_id)
                      FROM handle_market.ledger_accounts WHERE kind = 'wallet'),
-                  (SELECT md5(string_agg(pg_temp.row_of(handle), ' ' ORDER BY handle)) FROM handle_market.handles)) $$;
+                  (SELECT md5(string_agg(pg_temp.row_of(handle::text), ' ' ORDER BY handle)) FROM handle_market.handles)) $$;
 
 -- ---------------------------------------------------------------------
 -- Accounts: 1 goes quiet; 10, 15 and 16 buy; 11-14 sell, one per
