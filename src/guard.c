@@ -229,6 +229,7 @@ typedef enum RunLock
 #define RUN_LOCK_CLASS 0x484D	/* 'HM' */
 
 static bool holds_run_lock[RUN_LOCKS];
+static SubTransactionId taken_in_subxact[RUN_LOCKS];
 static bool run_callback_registered = false;
 
 static void
@@ -250,11 +251,34 @@ drop_run_lock(RunLock which)
 static void
 run_locks_on_abort(XactEvent event, void *arg pg_attribute_unused())
 {
-	if (event != XACT_EVENT_ABORT)
-		return;
 	for (int i = 0; i < RUN_LOCKS; i++)
-		if (holds_run_lock[i])
+	{
+		if (event == XACT_EVENT_ABORT && holds_run_lock[i])
 			drop_run_lock((RunLock) i);
+		/* taken by a committed transaction: only a later abort drops it */
+		if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
+			taken_in_subxact[i] = InvalidSubTransactionId;
+	}
+}
+
+/*
+ * A lock taken inside a subtransaction that is rolled back (an error caught
+ * by a PL/pgSQL EXCEPTION block or a savepoint) goes with it, as the run it
+ * was taken for did; one whose subtransaction commits belongs to the parent.
+ */
+static void
+run_locks_on_subabort(SubXactEvent event, SubTransactionId mySubid,
+					  SubTransactionId parentSubid, void *arg pg_attribute_unused())
+{
+	for (int i = 0; i < RUN_LOCKS; i++)
+	{
+		if (!holds_run_lock[i] || taken_in_subxact[i] != mySubid)
+			continue;
+		if (event == SUBXACT_EVENT_ABORT_SUB)
+			drop_run_lock((RunLock) i);
+		else if (event == SUBXACT_EVENT_COMMIT_SUB)
+			taken_in_subxact[i] = parentSubid;
+	}
 }
 
 static bool
@@ -267,12 +291,14 @@ run_lock_try(RunLock which)
 	if (!run_callback_registered)
 	{
 		RegisterXactCallback(run_locks_on_abort, NULL);
+		RegisterSubXactCallback(run_locks_on_subabort, NULL);
 		run_callback_registered = true;
 	}
 	run_lock_tag(which, &tag);
 	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
 		return false;
 	holds_run_lock[which] = true;
+	taken_in_subxact[which] = GetCurrentSubTransactionId();
 	return true;
 }
 

@@ -263,6 +263,8 @@ canonical_or_refuse(text *candidate, const char *utf8, int len, const PolicyVers
 			hm_icu_failure(text_to_cstring(candidate), err.detail);
 		refuse_candidate(candidate, pol ? pol : hm_policy_version_at(as_of), err.detail);
 	}
+	/* the type's own refusal (22P02) of what the database cannot hold */
+	(void) hm_encodable(canon, (int) canonlen, text_to_cstring(candidate), NULL);
 	return canonlen;
 }
 

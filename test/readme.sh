@@ -63,6 +63,8 @@ while IFS= read -r line; do
         check "$role: $short" "$want" "$got"
     elif [[ "$comment" == *' | '* || ( -n "$comment" && "$comment" != *' '* ) ]]; then
         [ "$comment" = NULL ] && comment=""
+        [ "$comment" = true ] && comment=t          # as psql prints booleans
+        [ "$comment" = false ] && comment=f
         check "$role: $short" "$comment" "$got"
     else
         check "$role: $short (succeeds)" ok "$([[ "$got" == ERROR* ]] && echo "$got" || echo ok)"

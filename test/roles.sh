@@ -131,6 +131,10 @@ public|SELECT '@ElonMusk'::handle_market.handle
 public|SELECT handle_market.handle('x') OPERATOR(handle_market.=) handle_market.handle('X') AND handle_market.handle_to_text('x') = 'x'
 public|SELECT handle_market.handle_ne('a', 'b'), handle_market.handle_lt('a', 'b'), handle_market.handle_le('a', 'b'), handle_market.handle_gt('a', 'b'), handle_market.handle_ge('a', 'b'), handle_market.handle_cmp('a', 'b'), handle_market.handle_eq('a', 'b')
 public|SELECT handle_market.handle_hash('a'), handle_market.handle_hash_extended('a', 0)
+public|SELECT handle_market.handle_eq_text('a', 'A'), handle_market.handle_ne_text('a', 'b'), handle_market.handle_lt_text('a', 'b'), handle_market.handle_le_text('a', 'b'), handle_market.handle_gt_text('a', 'b'), handle_market.handle_ge_text('a', 'b')
+public|SELECT handle_market.text_eq_handle('A', 'a'), handle_market.text_ne_handle('a', 'b'), handle_market.text_lt_handle('a', 'b'), handle_market.text_le_handle('a', 'b'), handle_market.text_gt_handle('a', 'b'), handle_market.text_ge_handle('a', 'b')
+public|SELECT handle_market.handle_larger('a', 'b'), handle_market.handle_smaller('a', 'b')
+public|SELECT handle_market.max(h), handle_market.min(h) FROM (VALUES ('a'::handle_market.handle), ('B')) v(h)
 public|SELECT handle_market.confusable_key('elon')
 public|SELECT handle_market.check_handle('elon', 'x_classic')
 public|SELECT handle_market.running_icu_version(), handle_market.running_unicode_version(), handle_market.recorded_unicode_versions()
@@ -177,7 +181,7 @@ done
 
 # Every function of the schema is in the matrix (but the type's I/O and the
 # trigger functions, which no statement calls).
-not_called='handle_in|handle_out|handle_recv|handle_send|handle_sortsupport|guard|outbox_notify|policy_changed|entries_balanced'
+not_called='handle_in|handle_out|handle_recv|handle_send|handle_sortsupport|handle_text_support|guard|outbox_notify|policy_changed|entries_balanced'
 missing=$(su_sql -c "SELECT string_agg(DISTINCT p.proname, ' ' ORDER BY p.proname) FROM pg_proc p
                       WHERE p.pronamespace = 'handle_market'::regnamespace AND p.proname !~ '^_'
                         AND p.proname !~ '^($not_called)\$'" | tr ' ' '\n' |
@@ -228,6 +232,11 @@ check "a release run while another holds the lock raises HM016" HM016 "$(state_o
 check "a settlement run while another holds the lock raises HM016" HM016 "$(state_of hm_admin "CALL handle_market.settle_auctions()")"
 wait $holder
 check "once the holder is gone, the run goes" ok "$(state_of hm_admin "CALL handle_market.release_dormant()")"
+left=$(PGPASSWORD=${PGPASSWORD:-x} psql -X -q -At -U hm_admin -d "$db" \
+    -c "DO \$\$ BEGIN PERFORM handle_market.start_release_run(now(), 10, true); RAISE EXCEPTION 'undone';
+        EXCEPTION WHEN raise_exception THEN NULL; END \$\$" \
+    -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 18509 AND pid = pg_backend_pid()" 2>&1)
+check "a run lock taken in a subtransaction that rolls back goes with it" 0 "$left"
 
 # --- Keys: scoped to the acting account ---
 check "account 101 uses key k-shared" ok "$(state_of hm_app "SELECT handle_market.deposit(101, 10000000, 'k-shared')")"
@@ -235,7 +244,7 @@ check "account 102 may use the same key" ok "$(state_of hm_app "SELECT handle_ma
 detail=$(PGPASSWORD=${PGPASSWORD:-x} psql -X -q -At -U hm_app -d "$db" -c "SELECT handle_market.deposit(102, 2, 'k-shared')" 2>&1 | grep DETAIL)
 check "a conflict on 102's key shows only 102's request" \
     "DETAIL:  Account 102 made transfer $(su_sql -c "SELECT transfer_id FROM handle_market.transfers WHERE key_account_id = 102 AND idempotency_key = 'k-shared'") with it by deposit(account_id => 102, amount_cents => 1); this request is deposit(account_id => 102, amount_cents => 2)." "$detail"
-hold=$(PGPASSWORD=${PGPASSWORD:-x} psql -X -q -At -U hm_app -d "$db" -c "SELECT handle_market.bid('auc_1', 104, 0, 'x')" 2>/dev/null; su_sql -c "SELECT top_bid_id FROM handle_market.auctions WHERE handle = 'auc_1' AND state = 'open'")
+hold=$(PGPASSWORD=${PGPASSWORD:-x} psql -X -q -At -U hm_app -d "$db" -c "SELECT handle_market.bid('auc_1', 104, 0, 'x')" 2>/dev/null; su_sql -c "SELECT top_bid_id FROM handle_market.auctions WHERE handle::text = 'auc_1' AND state = 'open'")
 check "a caller spending 'void:<hold>' as its key ..." ok "$(state_of hm_app "SELECT handle_market.deposit(102, 1, 'void:$hold')")"
 check "... does not stop a higher bid from voiding that hold" ok \
     "$(state_of hm_app "SELECT handle_market.bid('auc_1', 202, 2000, 'bid-over')")"

@@ -16,7 +16,7 @@ COMMENT ON FUNCTION @extschema@.handle_send(@extschema@.handle) IS
 COMMENT ON FUNCTION @extschema@.handle(text) IS
     'the cast from text: the canonical handle, or 22P02 when the text is no handle; never implicit, since it can fail';
 COMMENT ON FUNCTION @extschema@.handle_to_text(@extschema@.handle) IS
-    'the implicit cast to text: the canonical form, so a handle goes wherever text does';
+    'the assignment cast to text: the canonical form (text functions take h::text; no cast is implicit, so a handle never compares as text)';
 COMMENT ON FUNCTION @extschema@.handle_eq(@extschema@.handle, @extschema@.handle) IS
     'the = operator: equal canonical forms, byte for byte (look-alikes are not equal; compare confusable_key() for that)';
 COMMENT ON FUNCTION @extschema@.handle_ne(@extschema@.handle, @extschema@.handle) IS
