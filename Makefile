@@ -32,7 +32,7 @@ ISOLATION = confusable_unique touch_vs_release restore_twice release_runs_concur
 	market_buy_vs_lifecycle outbox_notify $(AUCTION_SPECS)
 # auctions, offers and escrow (test/specs/auction_*.spec, offer_*.spec)
 AUCTION_SPECS = auction_two_bidders auction_bid_vs_settle auction_extend_vs_settle \
-	offer_accept_vs_buy offer_accept_vs_withdraw
+	offer_accept_vs_buy offer_accept_vs_withdraw settle_vs_market_deadlock
 ISOLATION_OPTS = --inputdir=test --load-extension=$(EXTENSION)
 
 PG_CONFIG ?= pg_config

@@ -223,8 +223,11 @@ typedef struct SaleWallets
  * Locks, in ledger account id order, every wallet a change of owner writes:
  * the buyer's and the seller's (those given), and those of everyone with an
  * open offer on the handle, whose offers the change voids.  Each path that
- * moves a handle locks them here, after the handle and before any wallet, so
- * no two of them can deadlock on wallets.  The two lists are one semi-join
+ * moves one handle locks them here, after the handle and before any wallet,
+ * so no two of them can deadlock on wallets.  A settlement batch, which
+ * makes many sales in one transaction, has locked the wallets of all of
+ * them before the first (78_auctions.sql, _settle_batch): here it only finds
+ * them locked.  The two lists are one semi-join
  * on the wallets' unique account_id: an OR of them would be no index
  * condition, and every sale would scan every wallet.  No offer can be made
  * meanwhile: make_offer() shares the lock of the handle row, which the
@@ -619,6 +622,13 @@ hm_unlist_handle(PG_FUNCTION_ARGS)
  * sale by the platform, seller_id NULL, is all fee), and the handle moves
  * under the same rules as buy().  Returns the posting transfer; a hold
  * already posted returns the transfer that posted it.
+ *
+ * Locks: the handle, the hold, then the wallets in one statement
+ * (lock_sale_wallets).  accept_offer() has locked the handle and the offer
+ * before; a settlement batch has locked the auctions, their handles and
+ * every wallet its sales write, so this sale waits for no wallet there (a
+ * batch that locked each sale's wallets here, in turn, deadlocked with
+ * buy() and the other market paths).
  */
 PG_FUNCTION_INFO_V1(hm_sell_from_hold);
 Datum

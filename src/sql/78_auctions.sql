@@ -6,9 +6,14 @@
 --
 -- Lock order, on top of the market's (accounts, handles, wallets in id
 -- order): an auction's row before anything it touches; a handle's row
--- before its offers; offers and holds before wallets.  Bids lock both
--- wallets they touch (the new bidder's, the outbid one's) in id order at
--- once.
+-- before its offers.  Every transaction takes all the wallets it writes in
+-- one statement, in ledger account id order, and waits for no wallet after
+-- that: a bid its two (the new bidder's, the outbid one's), a sale or a
+-- transfer those of its buyer, seller and offerers, a settlement batch
+-- those of all its sales together (see _settle_batch).  Offers and holds
+-- are locked only by a transaction that holds the lock of their handle (or,
+-- for a bid's hold, of its auction), so their place relative to wallets
+-- cannot close a cycle.
 
 CREATE TABLE @extschema@.holds (
     hold_id bigint PRIMARY KEY,                 -- the 'hold' transfer
@@ -502,12 +507,43 @@ END $$;
 
 -- One batch of settlement, in its own transaction: up to p_limit ended
 -- auctions or, once none is left, up to p_limit expired offers (never both:
--- a settled auction keeps its wallets locked until the commit).  Every row
--- the batch will lock is locked first, kind by kind, each kind in one order:
--- the auctions, their handles, then (during each sale) wallets; or the
--- offers' handles, the offers, their wallets.  A buy(), accept_offer() or
--- cancel_offer() takes its handle before any wallet too, so none of them can
--- hold a wallet the batch waits for while waiting for a row the batch holds.
+-- a settled auction keeps its wallets locked until the commit).
+--
+-- Lock order.  Every row the batch will lock is locked first, kind by kind,
+-- each kind in one statement and one order: the auctions (by id), their
+-- handles (by handle), then every wallet any of its sales will write (by
+-- ledger account id, in one statement: the winners', the sellers' and those
+-- of everyone with an open offer on an auctioned handle, which the sale
+-- voids).  Only then do the sales run, and a sale re-locks wallets the batch
+-- already holds, so it never waits for one.  Locking each sale's wallets in
+-- turn instead deadlocked (40P01) several times a minute under load: the
+-- batch held sale 1's wallet W2 and then waited for sale 2's W1, while a
+-- buy() holding W1 waited for W2.
+--
+-- Why no path can now close a cycle with a batch.  A cycle needs someone
+-- who holds a row the batch waits for while waiting for a row the batch
+-- holds.  The batch waits only (a) for auctions and handles, before it holds
+-- any wallet, and (b) in one ordered statement for wallets; after that,
+-- only for rows that the locks it holds make its own (the auctions' winning
+-- holds, the offers and holds on its handles, the keys post:<hold> and
+-- void:<hold>, the first row of a handle the platform sells, which nobody
+-- else may make while its auction is open).  Against (a): no path holds a
+-- wallet while it waits for an auction or a handle.  bid() takes its
+-- auction, buy(), transfer_handle(), accept_offer(), make_offer() and
+-- cancel_offer() their handle, the expiry batch its handles, before any
+-- wallet, and after the wallets none waits for another auction or handle;
+-- the release batch takes no wallet.  Against (b): each of those paths
+-- takes its wallets in one statement in id order too, and waits for no
+-- wallet after it (make_offer(), cancel_offer(), deposit() and withdraw()
+-- write one), so two transactions that each lock ascending from nothing
+-- cannot wait for each other in both directions.
+--
+-- A seller without a wallet gets it here, before the wallets are locked,
+-- not in its sale: a wallet that a first deposit made between this lock and
+-- the sale would be one the batch takes late, out of order (and an empty
+-- wallet for a sale that then fails is harmless).  Making it can wait only
+-- for another transaction making the same wallet (a first deposit, or a
+-- sale by that seller), which holds nothing the batch holds.
 CREATE FUNCTION @extschema@._settle_batch(p_as_of timestamptz, p_limit integer,
                                           OUT auctions_done integer, OUT offers_expired integer)
     LANGUAGE plpgsql SECURITY DEFINER
@@ -528,6 +564,25 @@ BEGIN
         PERFORM 1 FROM handles
          WHERE handle IN (SELECT handle FROM auctions WHERE auction_id = ANY (v_ids))
          ORDER BY handle FOR UPDATE;
+        -- only an auction with a top bid is a sale; the auctions and
+        -- handles are locked, so neither its parties nor the offers on its
+        -- handle (make_offer() shares the handle's lock) change from here
+        INSERT INTO ledger_accounts (kind, account_id, balance, held)
+        SELECT 'wallet', a.seller_id, 0, 0 FROM auctions a
+         WHERE a.auction_id = ANY (v_ids) AND a.top_bid_id IS NOT NULL AND a.seller_id IS NOT NULL
+         GROUP BY a.seller_id ORDER BY a.seller_id
+            ON CONFLICT (account_id) DO NOTHING;
+        PERFORM 1 FROM ledger_accounts
+         WHERE account_id IN (SELECT p.account_id
+                                FROM auctions a,
+                                     LATERAL (VALUES (a.top_bidder_id), (a.seller_id)) p(account_id)
+                               WHERE a.auction_id = ANY (v_ids) AND a.top_bid_id IS NOT NULL
+                              UNION
+                              SELECT o.buyer_id
+                                FROM auctions a JOIN offers o ON o.handle = a.handle
+                               WHERE a.auction_id = ANY (v_ids) AND a.top_bid_id IS NOT NULL
+                                 AND o.state = 'open')
+         ORDER BY ledger_account_id FOR NO KEY UPDATE;
         FOREACH v_id IN ARRAY v_ids LOOP
             IF _settle_auction(v_id, p_as_of) IS NOT NULL THEN
                 auctions_done := auctions_done + 1;
