@@ -525,8 +525,8 @@ END $$;
 -- holds.  The batch waits only (a) for auctions and handles, before it holds
 -- any wallet, and (b) in one ordered statement for wallets; after that,
 -- only for rows that the locks it holds make its own (the auctions' winning
--- holds, the offers and holds on its handles, the keys post:<hold> and
--- void:<hold>, the first row of a handle the platform sells, which nobody
+-- holds, the offers and holds on its handles, the closings of those holds
+-- (unique by hold), the first row of a handle the platform sells, which nobody
 -- else may make while its auction is open).  Against (a): no path holds a
 -- wallet while it waits for an auction or a handle.  bid() takes its
 -- auction, buy(), transfer_handle(), accept_offer(), make_offer() and
