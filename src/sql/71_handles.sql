@@ -27,6 +27,7 @@ DECLARE
     v_key text;
     v_display text;
     v_row handles;
+    v_exists boolean;
     v_res reserved;
     v_other handle;
     v_phase record;
@@ -45,6 +46,22 @@ BEGIN
     v_key := confusable_key(v_handle);
     v_display := CASE WHEN left(p_candidate, 1) = '@' THEN substr(p_candidate, 2) ELSE p_candidate END;
 
+    -- The row first, locked, and then the decision: a retry of a
+    -- registration that committed (its answer lost) finds the handle
+    -- registered to the same account and gets the same answer, with nothing
+    -- written again.  This comes before the reservation check, which a
+    -- reservation added since the registration would fail: it refuses new
+    -- registrations, not the one already made.  A hold still refuses (below):
+    -- the handle's state is no longer what the registration left.  Two
+    -- identical calls at once queue on the account's lock (_require_account
+    -- above), so the second reads the first's row here.
+    SELECT * INTO v_row FROM handles WHERE handle = v_handle FOR UPDATE;
+    v_exists := FOUND;
+    IF v_exists AND v_row.state = 'registered' AND v_row.owner_id = p_account_id
+       AND v_row.hold_reason IS NULL THEN
+        RETURN v_handle;
+    END IF;
+
     v_res := reservation_for(v_key);
     IF v_res.pattern IS NOT NULL THEN
         RAISE EXCEPTION 'handle "%" is reserved', v_handle
@@ -54,8 +71,7 @@ BEGIN
                                   v_res.pattern);
     END IF;
 
-    SELECT * INTO v_row FROM handles WHERE handle = v_handle FOR UPDATE;
-    IF FOUND THEN
+    IF v_exists THEN
         PERFORM _refuse_held(v_handle, v_row.hold_reason);
         IF v_row.state <> 'released' THEN
             RAISE EXCEPTION 'handle "%" is taken', v_handle
@@ -150,6 +166,17 @@ BEGIN
     PERFORM activity_lock_shared();         -- before any row: activity_lock.c
     PERFORM _require_account(p_account_id, 'update');
     SELECT * INTO v_row FROM handles WHERE handle = v_handle FOR UPDATE;
+    -- a retry of a restore that committed (its answer lost): the handle is
+    -- this account's again and nothing has happened to it since, so the
+    -- same answer, with nothing written again.  Anything since (a hold, a
+    -- notice, a sale) makes its last event another one: refused as before.
+    -- Two restores at once queue on the account's lock above; the second
+    -- reads the first's row and event here.
+    IF FOUND AND v_row.state = 'registered' AND v_row.owner_id = p_account_id
+       AND (SELECT e.reason FROM handle_events e WHERE e.handle = v_handle
+             ORDER BY e.event_id DESC LIMIT 1) = 'restored by the former owner' THEN
+        RETURN;
+    END IF;
     IF NOT FOUND OR v_row.state <> 'released' THEN
         RAISE EXCEPTION 'handle "%" is not in redemption', v_handle
             USING ERRCODE = 'HM008',
@@ -211,6 +238,12 @@ BEGIN
         RAISE EXCEPTION 'handle "%" is not registered', v_handle
             USING ERRCODE = 'HM008', HINT = 'Reserve a handle nobody holds with reserve_handle().';
     END IF;
+    -- a retry of a hold that committed: the same hold, nothing written again
+    -- (the row lock above makes a second identical call wait for the first
+    -- and then read its hold).  Another reason is another hold: refused.
+    IF v_row.hold_reason = p_reason THEN
+        RETURN;
+    END IF;
     IF v_row.hold_reason IS NOT NULL THEN
         RAISE EXCEPTION 'handle "%" is already under hold', v_handle
             USING ERRCODE = 'HM010', DETAIL = format('hold: %s', v_row.hold_reason);
@@ -238,6 +271,15 @@ DECLARE
     v_paused interval;
 BEGIN
     SELECT * INTO v_row FROM handles WHERE handle = v_handle FOR UPDATE;
+    -- a retry of a release that committed: the handle's last event is that
+    -- release (from_state held), so nothing is written again.  A handle
+    -- that was never held, or has moved since its hold was released, is
+    -- refused as before.  The row lock above orders two identical calls.
+    IF FOUND AND v_row.hold_reason IS NULL
+       AND (SELECT e.from_state FROM handle_events e WHERE e.handle = v_handle
+             ORDER BY e.event_id DESC LIMIT 1) = 'held' THEN
+        RETURN;
+    END IF;
     IF NOT FOUND OR v_row.hold_reason IS NULL THEN
         RAISE EXCEPTION 'handle "%" is not under hold', v_handle USING ERRCODE = 'HM008';
     END IF;

@@ -17,10 +17,17 @@ BEGIN
         RAISE EXCEPTION 'unknown reservation kind "%"', p_kind
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Kinds are handle and substring.';
     END IF;
+    -- A pattern already reserved is changed to what is given (as before);
+    -- the same reservation again (a retry after a lost answer) is left as it
+    -- is, created_at included: the WHERE makes the upsert write nothing.
+    -- ON CONFLICT locks the existing row first, so two identical calls at
+    -- once insert once and find the row the second time.
     INSERT INTO reserved (pattern, key, kind, reason, note)
     VALUES (v_handle, confusable_key(v_handle), p_kind, p_reason, p_note)
     ON CONFLICT (pattern) DO UPDATE
-       SET key = excluded.key, kind = excluded.kind, reason = excluded.reason, note = excluded.note;
+       SET key = excluded.key, kind = excluded.kind, reason = excluded.reason, note = excluded.note
+     WHERE (reserved.key, reserved.kind, reserved.reason, reserved.note)
+           IS DISTINCT FROM (excluded.key, excluded.kind, excluded.reason, excluded.note);
 END $$;
 
 CREATE FUNCTION @extschema@.reserve_handle(pattern text, reason text, kind text DEFAULT 'handle',
@@ -29,6 +36,12 @@ CREATE FUNCTION @extschema@.reserve_handle(pattern text, reason text, kind text 
 COMMENT ON FUNCTION @extschema@.reserve_handle(text, text, text, text) IS
     'reserves a handle (kind handle) or forbids a substring (kind substring), matched on confusable keys';
 
+-- Removing a reservation that is not there succeeds and says so (false),
+-- like a DELETE that finds no row: a retry after a lost answer finds the
+-- state the first call left, which is all a retrying client needs, and
+-- refusing it would turn that outcome into an error.  The boolean tells
+-- whether this call removed it, so a retry answers false where the first
+-- call answered true.
 CREATE FUNCTION @extschema@._unreserve_handle(p_pattern text)
     RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
@@ -47,6 +60,12 @@ CREATE FUNCTION @extschema@.unreserve_handle(pattern text)
 -- after the last one.  Every change is checked here, before the insert, so
 -- that a bad one is refused (22023) with the setting named and the reason,
 -- not by the table's constraints with a dump of the whole row.
+--
+-- A retry after a lost answer: a version that starts at effective_from
+-- already, with the settings this call would give it (the version before
+-- it with the changes), is returned as it is.  Other settings at the same
+-- time are refused (22023, like any other time that is not after the last
+-- version), and the detail names the settings that differ.
 CREATE FUNCTION @extschema@._add_policy_version(p_effective_from timestamptz, p_changes jsonb)
     RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
@@ -55,6 +74,7 @@ AS $$
 DECLARE
     v_changes jsonb := coalesce(p_changes, '{}');
     v_last policy;
+    v_same policy;
     v_new policy;
     v_unknown text;
     v_key text;
@@ -65,11 +85,27 @@ BEGIN
         RAISE EXCEPTION 'policy changes must be a JSON object'
             USING ERRCODE = 'invalid_parameter_value', DETAIL = format('They were %s.', v_changes);
     END IF;
-    SELECT * INTO v_last FROM policy ORDER BY version DESC LIMIT 1;
-    IF p_effective_from IS NULL OR p_effective_from <= v_last.effective_from THEN
-        RAISE EXCEPTION 'a new policy version must start after the last one'
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('Version %s starts at %s.', v_last.version, v_last.effective_from);
+    -- one version added at a time: two identical calls at once would both
+    -- read the same last version and both insert.  SHARE ROW EXCLUSIVE
+    -- conflicts with itself and with inserts, not with readers.  Under READ
+    -- COMMITTED the reads below see what the one before committed.
+    LOCK TABLE policy IN SHARE ROW EXCLUSIVE MODE;
+    -- a retry: the version that starts then, built on the one before it
+    -- (the first version, which no call added, is no retry)
+    SELECT * INTO v_same FROM policy WHERE effective_from = p_effective_from;
+    IF FOUND THEN
+        SELECT * INTO v_last FROM policy WHERE version < v_same.version ORDER BY version DESC LIMIT 1;
+        IF NOT FOUND THEN
+            v_same := NULL;
+        END IF;
+    END IF;
+    IF v_same.version IS NULL THEN
+        SELECT * INTO v_last FROM policy ORDER BY version DESC LIMIT 1;
+        IF p_effective_from IS NULL OR p_effective_from <= v_last.effective_from THEN
+            RAISE EXCEPTION 'a new policy version must start after the last one'
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('Version %s starts at %s.', v_last.version, v_last.effective_from);
+        END IF;
     END IF;
     SELECT string_agg(k, ', ') INTO v_unknown FROM jsonb_object_keys(v_changes) k
      WHERE k IN ('version', 'effective_from', 'created_at')
@@ -128,10 +164,39 @@ BEGIN
                   DETAIL = format('It was "%s", which is no profile check_handle() knows.', v_new.profile);
     END IF;
 
+    IF v_same.version IS NOT NULL THEN
+        v_new.version := v_same.version;
+        v_new.effective_from := v_same.effective_from;
+        v_new.created_at := v_same.created_at;
+        -- each setting compared with its type's equality ('1 day' is '24 hours')
+        IF v_new IS NOT DISTINCT FROM v_same THEN
+            RETURN v_same.version;
+        END IF;
+        RAISE EXCEPTION 'policy version % already starts at %', v_same.version, utc_time(v_same.effective_from)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = (SELECT string_agg(format('%s: %s in version %s, %s in this call',
+                                                     o.key, o.value, v_same.version, n.value),
+                                              '; ' ORDER BY o.key) || '.'
+                              FROM jsonb_each_text(to_jsonb(v_same)) o
+                              JOIN jsonb_each_text(to_jsonb(v_new)) n USING (key)
+                             WHERE o.value IS DISTINCT FROM n.value),
+                  HINT = 'A version is never changed; add one that starts later.';
+    END IF;
+
     v_new.version := v_last.version + 1;
     v_new.effective_from := p_effective_from;
     v_new.created_at := now();
-    INSERT INTO policy SELECT v_new.*;
+    BEGIN
+        INSERT INTO policy SELECT v_new.*;
+    EXCEPTION WHEN unique_violation THEN
+        -- REPEATABLE READ or SERIALIZABLE: the snapshot predates a version
+        -- that another call added while this one waited for the lock.  A
+        -- retry in a new transaction sees it (and returns it, if it is this
+        -- one).
+        RAISE EXCEPTION 'could not serialize access due to a concurrent policy version'
+            USING ERRCODE = 'serialization_failure',
+                  DETAIL = format('Version %s was added after this transaction began.', v_new.version);
+    END;
     RETURN v_new.version;
 END $$;
 

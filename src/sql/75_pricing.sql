@@ -276,11 +276,18 @@ BEGIN
             USING ERRCODE = 'HM002',
                   DETAIL = format('"%s" and "%s" share the confusable key "%s".', v_handle, v_other.handle, v_key);
     END IF;
+    -- An entry already there is changed to what is given (as before); the
+    -- same entry again (a retry after a lost answer) is left as it is, with
+    -- its set_by and set_at: the WHERE makes the upsert write nothing.  ON
+    -- CONFLICT locks the existing row first, so two identical calls at once
+    -- insert once and find the row the second time.
     INSERT INTO premium_handles (handle, category, price_cents)
     VALUES (v_handle, p_category, p_price_cents)
     ON CONFLICT (handle) DO UPDATE
        SET category = excluded.category, price_cents = excluded.price_cents,
-           set_by = excluded.set_by, set_at = excluded.set_at;
+           set_by = excluded.set_by, set_at = excluded.set_at
+     WHERE (premium_handles.category, premium_handles.price_cents)
+           IS DISTINCT FROM (excluded.category, excluded.price_cents);
 END $$;
 
 CREATE FUNCTION @extschema@.set_premium(candidate text, price_cents bigint DEFAULT 5000000,
@@ -289,6 +296,9 @@ CREATE FUNCTION @extschema@.set_premium(candidate text, price_cents bigint DEFAU
 COMMENT ON FUNCTION @extschema@.set_premium(text, bigint, text) IS
     'puts a handle nobody holds on the premium list (or changes its entry): the platform sells it at price_cents (NULL: the pricing version''s default priority price)';
 
+-- Taking off an entry that is not there succeeds and says so (false), like
+-- unreserve_handle() and a DELETE that finds no row: a retry after a lost
+-- answer finds the handle off the list, as the first call left it.
 CREATE FUNCTION @extschema@._unset_premium(p_candidate text)
     RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
@@ -309,6 +319,13 @@ COMMENT ON FUNCTION @extschema@.unset_premium(text) IS
 -- priority_price_cents, tiers (replaces the whole table: {"4": 1000000,
 -- "5": 250000, ...}) and commission_bps (changes the subscriptions given:
 -- {"basic": 700}).  Each version starts after the last one.
+--
+-- A retry after a lost answer: a version that starts at effective_from
+-- already, with what this call would give it (the version before it with
+-- the changes: the three prices, the tiers, the rates), is returned as it
+-- is.  Anything else at the same time is refused (22023, like any other
+-- time that is not after the last version), and the detail names what
+-- differs.
 CREATE FUNCTION @extschema@._add_pricing_version(p_effective_from timestamptz, p_changes jsonb)
     RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
@@ -317,19 +334,37 @@ AS $$
 DECLARE
     v_changes jsonb := coalesce(p_changes, '{}');
     v_last pricing;
+    v_same pricing;
     v_new pricing;
     v_bad text;
     v_tiers jsonb;
     v_rates jsonb;
+    v_new_tiers jsonb;
+    v_new_rates jsonb;
+    v_diff text;
 BEGIN
     IF jsonb_typeof(v_changes) <> 'object' THEN
         RAISE EXCEPTION 'pricing changes must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT * INTO v_last FROM pricing ORDER BY version DESC LIMIT 1;
-    IF p_effective_from IS NULL OR p_effective_from <= v_last.effective_from THEN
-        RAISE EXCEPTION 'a new pricing version must start after the last one'
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('Version %s starts at %s.', v_last.version, v_last.effective_from);
+    -- one version added at a time, as in _add_policy_version: two identical
+    -- calls at once would both read the same last version and both insert
+    LOCK TABLE pricing IN SHARE ROW EXCLUSIVE MODE;
+    -- a retry: the version that starts then, built on the one before it
+    -- (the first version, which no call added, is no retry)
+    SELECT * INTO v_same FROM pricing WHERE effective_from = p_effective_from;
+    IF FOUND THEN
+        SELECT * INTO v_last FROM pricing WHERE version < v_same.version ORDER BY version DESC LIMIT 1;
+        IF NOT FOUND THEN
+            v_same := NULL;
+        END IF;
+    END IF;
+    IF v_same.version IS NULL THEN
+        SELECT * INTO v_last FROM pricing ORDER BY version DESC LIMIT 1;
+        IF p_effective_from IS NULL OR p_effective_from <= v_last.effective_from THEN
+            RAISE EXCEPTION 'a new pricing version must start after the last one'
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('Version %s starts at %s.', v_last.version, v_last.effective_from);
+        END IF;
     END IF;
     SELECT string_agg(k, ', ' ORDER BY k) INTO v_bad FROM jsonb_object_keys(v_changes) k
      WHERE k NOT IN ('premium_start_cents', 'premium_half_life', 'priority_price_cents',
@@ -405,7 +440,59 @@ BEGIN
                   DETAIL = format('%s: subscriptions are none, basic, premium and premium_plus; rates are 0 to 10000 basis points.', v_bad);
     END IF;
 
-    INSERT INTO pricing SELECT v_new.*;
+    IF v_same.version IS NOT NULL THEN
+        -- what the version's tables would hold, to compare with a version that
+        -- starts at the same time: tiers by length ("04" is 4), rates by
+        -- subscription
+        IF v_tiers IS NOT NULL THEN
+            SELECT jsonb_object_agg(t.key::integer, t.value::text::bigint) INTO v_new_tiers
+              FROM jsonb_each(v_tiers) t;
+        ELSE
+            SELECT jsonb_object_agg(t.min_length, t.price_cents) INTO v_new_tiers
+              FROM price_tiers t WHERE t.version = v_last.version;
+        END IF;
+        SELECT jsonb_object_agg(r.subscription, coalesce((v_rates->>r.subscription)::integer, r.bps))
+          INTO v_new_rates
+          FROM commission_rates r WHERE r.version = v_last.version;
+
+        SELECT string_agg(format('%s: %s in version %s, %s in this call', d.name, d.old, v_same.version, d.new),
+                          '; ' ORDER BY d.ord) || '.'
+          INTO v_diff
+          FROM (VALUES (1, 'premium_start_cents', v_same.premium_start_cents::text,
+                           v_new.premium_start_cents::text,
+                           v_same.premium_start_cents = v_new.premium_start_cents),
+                       (2, 'premium_half_life', v_same.premium_half_life::text,
+                           v_new.premium_half_life::text,
+                           v_same.premium_half_life = v_new.premium_half_life),
+                       (3, 'priority_price_cents', v_same.priority_price_cents::text,
+                           v_new.priority_price_cents::text,
+                           v_same.priority_price_cents = v_new.priority_price_cents),
+                       (4, 'tiers', (SELECT jsonb_object_agg(t.min_length, t.price_cents)
+                                       FROM price_tiers t WHERE t.version = v_same.version)::text,
+                           v_new_tiers::text, NULL),
+                       (5, 'commission_bps', (SELECT jsonb_object_agg(r.subscription, r.bps)
+                                                FROM commission_rates r WHERE r.version = v_same.version)::text,
+                           v_new_rates::text, NULL)) d(ord, name, old, new, equal)
+         WHERE NOT coalesce(d.equal, d.old::jsonb = d.new::jsonb);
+        IF v_diff IS NULL THEN
+            RETURN v_same.version;
+        END IF;
+        RAISE EXCEPTION 'pricing version % already starts at %', v_same.version, utc_time(v_same.effective_from)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = v_diff,
+                  HINT = 'A version is never changed; add one that starts later.';
+    END IF;
+
+    BEGIN
+        INSERT INTO pricing SELECT v_new.*;
+    EXCEPTION WHEN unique_violation THEN
+        -- REPEATABLE READ or SERIALIZABLE: the snapshot predates a version
+        -- that another call added while this one waited for the lock.  A
+        -- retry in a new transaction sees it (and returns it, if it is this
+        -- one).
+        RAISE EXCEPTION 'could not serialize access due to a concurrent pricing version'
+            USING ERRCODE = 'serialization_failure',
+                  DETAIL = format('Version %s was added after this transaction began.', v_new.version);
+    END;
     IF v_tiers IS NOT NULL THEN
         INSERT INTO price_tiers (version, min_length, price_cents)
         SELECT v_new.version, t.key::integer, t.value::text::bigint FROM jsonb_each(v_tiers) t;

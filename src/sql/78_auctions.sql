@@ -256,6 +256,7 @@ AS $$
 DECLARE
     v_handle handle := _canonical(p_candidate);
     h handles;
+    v_id bigint;
 BEGIN
     SELECT * INTO h FROM handles WHERE handle = v_handle FOR UPDATE;
     IF FOUND AND h.owner_id IS NOT NULL THEN
@@ -263,11 +264,36 @@ BEGIN
             USING ERRCODE = 'HM008', DETAIL = format('Account %s owns it.', h.owner_id);
     END IF;
     PERFORM _refuse_held(v_handle, h.hold_reason);
+    -- a retry after a lost answer: the platform's open auction of the handle
+    -- with this reserve and end is the one the first call started; its id
+    -- again, nothing written.  Any other open auction is refused below
+    -- (_no_open_auction: HM008).
+    SELECT a.auction_id INTO v_id FROM auctions a
+     WHERE a.handle = v_handle AND a.state = 'open' AND a.seller_id IS NULL
+       AND a.reserve_cents = p_reserve AND a.ends_at = p_ends_at;
+    IF FOUND THEN
+        RETURN v_id;
+    END IF;
     IF price(v_handle::text, p_as_of) IS NULL THEN
         RAISE EXCEPTION 'handle "%" is not for sale by the platform', v_handle
             USING ERRCODE = 'HM008', DETAIL = (SELECT reason FROM lookup(v_handle::text, p_as_of));
     END IF;
-    RETURN _new_auction(v_handle, NULL, p_reserve, p_ends_at, p_as_of);
+    BEGIN
+        RETURN _new_auction(v_handle, NULL, p_reserve, p_ends_at, p_as_of);
+    EXCEPTION WHEN SQLSTATE 'HM008' THEN
+        -- a premium-list handle has no row to lock, so two identical calls
+        -- at once both get here; the second waits on the open-auction index
+        -- for the first to commit, and _new_auction then says the handle is
+        -- being auctioned.  If that auction is the one this call asks for,
+        -- it is this call's outcome.
+        SELECT a.auction_id INTO v_id FROM auctions a
+         WHERE a.handle = v_handle AND a.state = 'open' AND a.seller_id IS NULL
+           AND a.reserve_cents = p_reserve AND a.ends_at = p_ends_at;
+        IF FOUND THEN
+            RETURN v_id;
+        END IF;
+        RAISE;
+    END;
 END $$;
 
 CREATE FUNCTION @extschema@.start_platform_auction(candidate text, reserve_cents bigint,
