@@ -49,8 +49,11 @@ SELECT icu_version, unicode_version, running_icu_version() AS running_icu
 
 -- ------------------------------------------------------------------------
 -- The registry, month by month (simulated time: every call says when it
--- acts, so the story needs no waiting).  Day 0 is 2026-01-01 UTC.
+-- acts, so the story needs no waiting).  Day 0 is 2026-01-01 UTC.  Only a
+-- superuser may simulate time, as this demo does; the last part shows what
+-- an application role gets when it tries.
 -- ------------------------------------------------------------------------
+SET handle_market.simulated_time = on;
 SET timezone = 'UTC';
 SET datestyle = 'ISO';
 \set QUIET on
@@ -218,3 +221,28 @@ SELECT account_id, balance(account_id) FROM accounts WHERE account_id IN (4, 5, 
 SELECT hold_id, account_id, amount, handle, state, closed_by FROM holds ORDER BY hold_id;
 -- No rows: the books, the escrow and the registry agree.
 SELECT * FROM check_invariants();
+
+-- ------------------------------------------------------------------------
+-- As deployed: the application's role, at the server's time.
+-- ------------------------------------------------------------------------
+RESET handle_market.simulated_time;
+CREATE ROLE app_backend;  SELECT grant_app('app_backend');
+CREATE ROLE dba_ops;      SELECT grant_admin('dba_ops');
+SET ROLE app_backend;
+SELECT upsert_account(100), upsert_account(101);
+SELECT register_handle(100, '@Demo_Today') AS registered_now;
+-- Keys belong to the account that acts: the same key for two accounts is two keys.
+SELECT deposit(100, 10000, 'order-1') AS transfer_100, deposit(101, 20000, 'order-1') AS transfer_101;
+-- The caller does not choose the time: a purchase dated 60 days ahead (to
+-- skip the premium phase) is refused, and so is making an owner active forever.
+SELECT buy('sunrise', 100, 100000, 'k-future', now() + interval '60 days');
+SELECT touch(100, 'infinity');
+-- nor can the application turn simulated time on, or read the ledger directly.
+SET handle_market.simulated_time = on;
+SELECT count(*) FROM transfers;
+-- The operators may read every table and run the release (a dry run here;
+-- a second run while one goes raises HM016, which a cron job notices).
+SET ROLE dba_ops;
+SELECT count(*) AS transfers FROM transfers;
+CALL release_dormant(dry_run => true);
+RESET ROLE;
