@@ -106,7 +106,8 @@ hm_wallet(int64 account_id, bool create)
 static HmPlan transfer_claim = HM_PLAN(
 	"INSERT INTO transfers (key_account_id, idempotency_key, kind, request, handle, at) "
 	"VALUES ($1, $2, $3, $4, $5::handle, $6) "
-	"ON CONFLICT (key_account_id, idempotency_key) DO NOTHING RETURNING transfer_id",
+	"ON CONFLICT (key_account_id, idempotency_key) WHERE idempotency_key IS NOT NULL "
+	"DO NOTHING RETURNING transfer_id",
 	6, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID);
 static HmPlan transfer_by_key = HM_PLAN(
 	"SELECT transfer_id, kind, request FROM transfers "
@@ -115,7 +116,7 @@ static HmPlan transfer_by_key = HM_PLAN(
 static HmPlan closing_claim = HM_PLAN(
 	"INSERT INTO transfers (kind, request, handle, at, pending_id) "
 	"VALUES ($1, $2, $3::handle, $4, $5) "
-	"ON CONFLICT (pending_id) DO NOTHING RETURNING transfer_id",
+	"ON CONFLICT (pending_id) WHERE pending_id IS NOT NULL DO NOTHING RETURNING transfer_id",
 	5, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID);
 static HmPlan closing_by_hold = HM_PLAN(
 	"SELECT transfer_id FROM transfers WHERE pending_id = $1", 1, INT8OID);

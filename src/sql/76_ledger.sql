@@ -57,16 +57,21 @@ CREATE TABLE @extschema@.transfers (
     idempotency_key text COLLATE "C",
     kind text NOT NULL,
     -- a hold_void or hold_post closes the pending hold made by this transfer
-    pending_id bigint UNIQUE,
+    pending_id bigint,
     -- the request's parameters: a replay must repeat them exactly
     request text NOT NULL,
     handle @extschema@.handle,
     at timestamptz NOT NULL,
     actor text NOT NULL DEFAULT @extschema@.actor(),
     created_at timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT transfers_row_rules CHECK (@extschema@.transfers_row_rules(idempotency_key, kind)),
-    UNIQUE (key_account_id, idempotency_key)
+    CONSTRAINT transfers_row_rules CHECK (@extschema@.transfers_row_rules(idempotency_key, kind))
 );
+-- Partial: a closing has no key, and most transfers close nothing, so
+-- neither index carries an entry for the rows it cannot constrain.
+CREATE UNIQUE INDEX transfers_key ON @extschema@.transfers (key_account_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+CREATE UNIQUE INDEX transfers_closing ON @extschema@.transfers (pending_id)
+    WHERE pending_id IS NOT NULL;
 COMMENT ON CONSTRAINT transfers_row_rules ON @extschema@.transfers IS
     'the idempotency key is not empty; kind is deposit, withdrawal, purchase, handle_transfer, '
     'hold, hold_void or hold_post; a closing transfer (hold_void, hold_post) has no idempotency '
