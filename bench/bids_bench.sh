@@ -47,7 +47,7 @@ for rep in $(seq 1 $REPS); do
     q -d postgres -c CHECKPOINT
     # an outbid bid writes an outbox message; without its NOTIFY, commits
     # do not queue for PostgreSQL's notification lock (src/sql/60_guard.sql)
-    PGOPTIONS='-c handle_market.outbox_notify=off' bench "wideq,$rep" $DB -n -f "$work/wide.sql"
+    PGOPTIONS="${PGOPTIONS:-} -c handle_market.outbox_notify=off" bench "wideq,$rep" $DB -n -f "$work/wide.sql"
     q -d postgres -c CHECKPOINT
     bench "tpcb,$rep" $TPCB
 done

@@ -140,7 +140,7 @@ for rep in $(seq 1 "$REPS"); do
     # the same buys from sessions that do not send the outbox's NOTIFY
     # (src/sql/60_guard.sql): they no longer commit one at a time
     q -d postgres -c CHECKPOINT
-    PGOPTIONS='-c handle_market.outbox_notify=off' \
+    PGOPTIONS="${PGOPTIONS:-} -c handle_market.outbox_notify=off" \
         bench "buy8q,$rep" 8 $DB -n -T "$SECONDS_PER_RUN" -f "$work/buy8.sql"
 done
 
