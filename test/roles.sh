@@ -238,6 +238,28 @@ left=$(PGPASSWORD=${PGPASSWORD:-x} psql -X -q -At -U hm_admin -d "$db" \
     -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 18509 AND pid = pg_backend_pid()" 2>&1)
 check "a run lock taken in a subtransaction that rolls back goes with it" 0 "$left"
 
+# --- A run cut off half-way is resumed by the next, at its own later time ---
+su_sql -c "SET handle_market.simulated_time = on" \
+       -c "SELECT handle_market.upsert_account(a, 'none', false, now() - interval '40 days'),
+                  handle_market.register_handle(a, 'zz_dormant_' || a, now() - interval '40 days')
+             FROM generate_series(901, 903) a" >/dev/null
+psql -X -q -d "$db" -c "BEGIN" \
+    -c "SELECT 1 FROM handle_market.handles WHERE handle::text = 'zz_dormant_902' FOR UPDATE" \
+    -c "SELECT pg_sleep(3)" -c "COMMIT" >/dev/null 2>&1 &
+locker=$!
+sleep 1
+check "a run that meets a locked handle fails half-way (lock_timeout, 55P03)" 55P03 \
+    "$(PGOPTIONS='-c lock_timeout=300ms' state_of hm_admin "CALL handle_market.release_dormant(batch_size => 1)")"
+wait $locker
+check "the next run, at its own time, resumes the interrupted one" ok \
+    "$(state_of hm_admin "CALL handle_market.release_dormant(batch_size => 1)")"
+check "... marking it interrupted and going on after its last handle" "interrupted|true|true" \
+    "$(su_sql -c "SELECT p.status || '|' || (r.as_of > p.as_of) || '|' || (r.examined < p.examined + r.examined AND p.last_handle IS NOT NULL)
+                    FROM handle_market.release_runs r JOIN handle_market.release_runs p ON p.run_id = r.resumed_run_id
+                   ORDER BY r.run_id DESC LIMIT 1")"
+check "the dormant handles past the cut are at risk" "zz_dormant_901:at_risk zz_dormant_902:at_risk zz_dormant_903:at_risk" \
+    "$(su_sql -c "SELECT string_agg(handle::text || ':' || state, ' ' ORDER BY handle::text) FROM handle_market.handles WHERE handle::text LIKE 'zz_dormant_%'")"
+
 # --- Keys: scoped to the acting account ---
 check "account 101 uses key k-shared" ok "$(state_of hm_app "SELECT handle_market.deposit(101, 10000000, 'k-shared')")"
 check "account 102 may use the same key" ok "$(state_of hm_app "SELECT handle_market.deposit(102, 1, 'k-shared')")"

@@ -58,7 +58,7 @@ CREATE TABLE @extschema@.premium_handles (
     category text NOT NULL CHECK (category IN ('priority', 'rare')),
     -- NULL: the priority_price_cents of the pricing version in force
     price_cents bigint CHECK (price_cents > 0),
-    set_by text NOT NULL DEFAULT session_user,
+    set_by text NOT NULL DEFAULT @extschema@.actor(),     -- who called, as in the history
     set_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE UNIQUE INDEX premium_handles_key ON @extschema@.premium_handles (key);

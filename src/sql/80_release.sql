@@ -4,7 +4,7 @@
 -- each batch is one call of the gated release_batch(), so every batch is its
 -- own transaction and a crash leaves only whole batches behind.  The run's
 -- row in release_runs advances in the same transaction as the batch, which
--- is what lets a rerun with the same as_of resume exactly where the
+-- is what lets a rerun resume exactly where the
 -- interrupted one stopped.
 
 -- The release lock (see guard.c): a session lock that no SQL function but
@@ -41,7 +41,13 @@ BEGIN
     UPDATE release_runs SET status = 'interrupted', finished_at = clock_timestamp()
      WHERE status = 'running';
     SELECT * INTO v_prev FROM release_runs r
-     WHERE r.status = 'interrupted' AND r.as_of = p_as_of AND r.dry_run = p_dry_run
+     -- A rerun continues the last interrupted run after its last committed
+     -- handle, at the rerun's own time: writes happen at the server's time,
+     -- so a rerun after a crash cannot repeat the first run's as_of, and
+     -- the handles before last_handle were examined by that run (the next
+     -- run examines them again).  A run at an earlier time than the
+     -- interrupted one does not continue it.
+     WHERE r.status = 'interrupted' AND r.as_of <= p_as_of AND r.dry_run = p_dry_run
        AND NOT EXISTS (SELECT FROM release_runs n WHERE n.resumed_run_id = r.run_id)
      ORDER BY r.run_id DESC LIMIT 1;
     INSERT INTO release_runs (as_of, dry_run, batch_size, resumed_run_id, last_handle)
