@@ -31,6 +31,12 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS handle_market;
+-- The superuser only installs (and, through PGOPTIONS in make test, turns
+-- handle_market.simulated_time on for this calendar-walking test; the value
+-- stays after SET ROLE).  Everything else runs as an operator's role.
+CREATE ROLE hm_test_auctions;              -- rolled back with the test
+SELECT handle_market.grant_admin('hm_test_auctions');
+SET ROLE hm_test_auctions;
 SET search_path = handle_market, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO';

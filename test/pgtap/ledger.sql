@@ -11,10 +11,15 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS handle_market;
+-- The superuser only installs; everything else runs as an operator's role
+-- (the API and SELECT on the ledger's tables, which the assertions read).
+CREATE ROLE hm_test_ledger;                -- rolled back with the test
+SELECT handle_market.grant_admin('hm_test_ledger');
+SET ROLE hm_test_ledger;
 SET search_path = handle_market, public;
 SET timezone = 'UTC';
 
-SELECT plan(40);
+SELECT plan(41);
 
 SELECT upsert_account(1), upsert_account(2), upsert_account(3);
 
@@ -79,7 +84,13 @@ SELECT throws_ok($$ SELECT deposit(3, 1000, 'big-2') $$, 'HM013', NULL,
                  'a deposit that would overflow the balance is refused');
 SELECT is(balance(3), 9223372036854775000::bigint, 'and changes nothing');
 
--- the guard: the ledger is written only by its functions, and never rewritten
+-- the guard: the ledger is written only by its functions, and never rewritten.
+-- The admin role may read the tables but not write them:
+SELECT throws_ok($$ INSERT INTO entries (transfer_id, ledger_account_id, amount) VALUES (1, 1, 5) $$,
+                 '42501', 'permission denied for table entries', 'the admin role cannot write entries at all');
+-- The superuser, because only a role that may write the tables (the owner
+-- may) reaches the guard, which refuses even it.
+RESET ROLE;
 SELECT throws_ok($$ INSERT INTO entries (transfer_id, ledger_account_id, amount) VALUES (1, 1, 5) $$,
                  'HM015', NULL, 'entries cannot be written directly');
 SELECT throws_ok($$ UPDATE ledger_accounts SET balance = balance + 1 WHERE account_id = 1 $$,
@@ -88,6 +99,7 @@ SELECT throws_ok($$ DELETE FROM transfers $$, 'HM015', 'handle_market.transfers 
                  'transfers are never deleted');
 SELECT throws_ok($$ UPDATE entries SET amount = 1 $$, 'HM015', 'handle_market.entries is append-only',
                  'entries are never updated');
+SET ROLE hm_test_ledger;
 
 -- check_invariants finds nothing wrong with books that balance
 SELECT is_empty($$ SELECT * FROM check_invariants() $$, 'check_invariants: no violations');
@@ -119,7 +131,10 @@ BEGIN
         RETURN seen;
     END;
 END $f$;
+-- The superuser: session_replication_role and a write to entries are its alone.
+RESET ROLE;
 SELECT pg_temp.unbalanced_books() AS seen \gset
+SET ROLE hm_test_ledger;
 SELECT is((:'seen'::text[])[1:2],
           ARRAY['transfer 1: its entries sum to 7 cents, not 0',
                 'wallet 1001 of account 1: balance 0 cents, but its entries sum to 7'],

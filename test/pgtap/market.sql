@@ -30,11 +30,17 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS handle_market;
+-- The superuser only installs (and, through PGOPTIONS in make test, turns
+-- handle_market.simulated_time on for this calendar-walking test; the value
+-- stays after SET ROLE).  Everything else runs as an operator's role.
+CREATE ROLE hm_test_market;                -- rolled back with the test
+SELECT handle_market.grant_admin('hm_test_market');
+SET ROLE hm_test_market;
 SET search_path = handle_market, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO';
 
-SELECT plan(146);
+SELECT plan(147);
 
 CREATE FUNCTION pg_temp.day(n numeric) RETURNS timestamptz LANGUAGE sql IMMUTABLE
     AS $$ SELECT '2026-01-01 00:00:00+00'::timestamptz + n * interval '1 day' $$;
@@ -460,6 +466,8 @@ SELECT is(pg_temp.state(), :'before_overflow', 'and nothing changed');
 
 -- ---------------------------------------------------------------------
 -- Privileges: the application role buys; a role without the grant cannot.
+-- The superuser: CREATE ROLE, and grant_app is the owner's alone.
+RESET ROLE;
 CREATE ROLE hm_market_app;
 CREATE ROLE hm_market_nobody;
 \o /dev/null
@@ -472,10 +480,12 @@ SELECT is(handle_market.balance(21), 0::bigint, 'to exactly zero');
 SELECT throws_ok($$ SELECT handle_market._buy('rich', 21, 100000, 'buy-rich-2', '2026-04-11') $$, '42501',
                  'permission denied for function _buy', 'but not the implementation behind the gate');
 SELECT throws_ok($$ SELECT * FROM handle_market.entries $$, '42501', NULL, 'nor read the ledger');
-RESET ROLE;
+SET ROLE hm_test_market;
 SELECT is(pg_temp.row_of('rich'), '21|registered|rich||2026-04-11 00:00:00+00||||2026-06-10 00:00:00+00', 'the role''s purchase is done');
 SELECT is((SELECT actor FROM transfers WHERE idempotency_key = 'buy-rich'), 'hm_market_app',
           'the transfer records the role that bought, not the owner of the implementation');
+SELECT is((SELECT actor FROM transfers WHERE idempotency_key = 'buy-jack'), 'hm_test_market',
+          'and the admin role''s purchase records the admin role');
 SET ROLE hm_market_nobody;
 SELECT throws_ok($$ SELECT handle_market.buy('jack', 21, 5000000, 'buy-nobody', '2026-04-11') $$, '42501',
                  'permission denied for function buy', 'a role without grant_app cannot buy');
@@ -483,7 +493,7 @@ SELECT throws_ok($$ SELECT handle_market.transfer_handle('rich', 21, 10, 'gift-n
                  'permission denied for function transfer_handle', 'nor transfer');
 SELECT throws_ok($$ SELECT handle_market.list_handle('rich', 21, 10, '2026-04-11') $$, '42501',
                  'permission denied for function list_handle', 'nor list');
-RESET ROLE;
+SET ROLE hm_test_market;
 
 -- ---------------------------------------------------------------------
 -- A price of 0 (a tier of 0 makes a released handle free): never an internal
@@ -516,9 +526,13 @@ SELECT is_empty($$ SELECT * FROM check_invariants() $$, 'check_invariants: no vi
 -- check_invariants() names a handle whose version does not exist.  The row
 -- is changed past the guard and the change undone.
 SAVEPOINT bad_version;
+-- The superuser: session_replication_role and a direct write are its alone.
+-- (The rollback to the savepoint also undoes the RESET ROLE.)
+RESET ROLE;
 SET LOCAL session_replication_role = replica;
 UPDATE handles SET policy_version = 99 WHERE handle = 'jack';
 SET LOCAL session_replication_role = origin;
+SET ROLE hm_test_market;
 SELECT results_eq($$ SELECT * FROM check_invariants() $$,
                   $$ VALUES ('handle jack runs under policy version 99, which does not exist') $$,
                   'check_invariants: a handle under a policy version that does not exist');

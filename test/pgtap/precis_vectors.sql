@@ -14,6 +14,10 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS handle_market;
+-- The superuser only installs.  The type, check_handle and confusable_key are
+-- PUBLIC's: the assertions run as a role with no grant at all, which proves it.
+CREATE ROLE hm_test_public;                -- rolled back with the test
+SET ROLE hm_test_public;
 
 SELECT plan(18);
 

@@ -21,6 +21,12 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS handle_market;
+-- The superuser only installs (and, through PGOPTIONS in make test, turns
+-- handle_market.simulated_time on for this calendar-walking test; the value
+-- stays after SET ROLE).  Everything else runs as an operator's role.
+CREATE ROLE hm_test_pricing;               -- rolled back with the test
+SELECT handle_market.grant_admin('hm_test_pricing');
+SET ROLE hm_test_pricing;
 SET search_path = handle_market, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO';
@@ -317,7 +323,10 @@ SELECT throws_ok($$ SELECT add_pricing_version(pg_temp.day(400), '{"premium_half
 SELECT throws_ok($$ SELECT add_pricing_version(pg_temp.day(400), '{"premium_start_cents": "lots"}') $$, '22023',
                  'invalid pricing setting', 'a start that is not a number');
 
--- the guard
+-- the guard.  The superuser: only a role that may write the tables (the owner
+-- may) reaches the guard, which refuses even it; the admin role is refused
+-- before it (42501).
+RESET ROLE;
 SELECT throws_ok($$ INSERT INTO price_tiers VALUES (1, 3, 1) $$, 'HM015', 'direct writes to handle_market.price_tiers are not allowed',
                  'HM015: no direct INSERT of a tier');
 SELECT throws_ok($$ UPDATE pricing SET premium_start_cents = 0 $$, 'HM015', 'handle_market.pricing is append-only',
@@ -325,7 +334,8 @@ SELECT throws_ok($$ UPDATE pricing SET premium_start_cents = 0 $$, 'HM015', 'han
 SELECT throws_ok($$ DELETE FROM premium_handles $$, 'HM015', 'direct writes to handle_market.premium_handles are not allowed',
                  'HM015: the premium list changes only through set_premium and unset_premium');
 
--- privileges
+-- privileges (still the superuser: CREATE ROLE, and grant_app / grant_admin
+-- are the owner's alone)
 CREATE ROLE hm_price_app;
 CREATE ROLE hm_price_admin;
 \o /dev/null
@@ -345,7 +355,7 @@ SELECT ok(has_function_privilege('hm_price_admin', 'handle_market.set_premium(te
 SET ROLE hm_price_app;
 SELECT is(handle_market.price('seven_7', '2026-09-07'), 6000::bigint, 'the application prices without rights on the tables');
 SELECT is((SELECT q.price_cents FROM handle_market.quote('owned_two', 5, '2026-09-07') q), 123457::bigint, 'and quotes');
-RESET ROLE;
+SET ROLE hm_test_pricing;
 
 SELECT * FROM finish();
 ROLLBACK;

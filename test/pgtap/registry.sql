@@ -12,6 +12,12 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS handle_market;
+-- The superuser only installs (and, through PGOPTIONS in make test, turns
+-- handle_market.simulated_time on for this calendar-walking test; the value
+-- stays after SET ROLE).  Everything else runs as an operator's role.
+CREATE ROLE hm_test_registry;              -- rolled back with the test
+SELECT handle_market.grant_admin('hm_test_registry');
+SET ROLE hm_test_registry;
 SET search_path = handle_market, public;
 SET timezone = 'UTC';
 
@@ -165,13 +171,17 @@ ROLLBACK TO SAVEPOINT before_coarser;
 SELECT is(pg_temp.touched(5, pg_temp.day(152) + interval '1 hour'), pg_temp.day(152) + interval '1 hour',
           'once rolled back, touch forgets it');
 
--- the guard
+-- the guard.  The superuser: only a role that may write the tables (the owner
+-- may) or call an implementation reaches the guard; the admin role is refused
+-- before it (42501, below), and the guard refuses even the owner.
+RESET ROLE;
 SELECT throws_ok($$ UPDATE handles SET owner_id = 3 $$, 'HM015', 'direct writes to handle_market.handles are not allowed', 'HM015: no direct UPDATE of handles');
 SELECT throws_ok($$ INSERT INTO accounts (account_id, last_active_at) VALUES (50, now()) $$, 'HM015', 'direct writes to handle_market.accounts are not allowed', 'HM015: no direct INSERT into accounts');
 SELECT throws_ok($$ DELETE FROM outbox $$, 'HM015', 'handle_market.outbox is append-only', 'HM015: the outbox is append-only');
 SELECT throws_ok($$ TRUNCATE handle_events $$, 'HM015', 'handle_market.handle_events is append-only', 'HM015: history cannot be truncated');
 SELECT throws_ok($$ SELECT _register_handle(3, 'sneaky_one', now()) $$, 'HM015', 'direct writes to handle_market.handles are not allowed',
                  'calling an implementation directly does not open the gate');
+SET ROLE hm_test_registry;
 
 -- privileges
 SELECT is_empty($$ SELECT c.relname FROM pg_class c
@@ -199,6 +209,8 @@ SELECT is((release_phase(pg_temp.day(0), pg_temp.day(56), '30 days', '5 days', '
 SELECT throws_ok($$ SELECT release_phase(now(), now(), '1 month', '5 days', '21 days') $$, '22023',
                  'policy periods must be given in days, hours or smaller units', 'a month is not a fixed period');
 
+-- The superuser: CREATE ROLE, and grant_app / grant_admin are the owner's alone.
+RESET ROLE;
 CREATE ROLE hm_test_app;
 CREATE ROLE hm_test_admin;
 SELECT grant_app('hm_test_app'), grant_admin('hm_test_admin');
@@ -218,6 +230,7 @@ SELECT ok(NOT has_table_privilege('hm_test_admin', 'handle_market.handles', 'UPD
           AND NOT has_function_privilege('hm_test_admin', 'handle_market._register_handle(bigint, text, timestamptz)', 'EXECUTE'),
           'grant_admin: no direct writes and no implementations');
 
+-- track_functions is a superuser's setting, so this is still the superuser.
 SET LOCAL track_functions = 'pl';    -- counts the calls of _touch below
 SET ROLE hm_test_app;
 SELECT lives_ok($$ SELECT handle_market.register_handle(3, 'app_made_it', pg_temp.day(100)) $$,
@@ -234,7 +247,7 @@ SELECT throws_ok($$ SELECT handle_market.touch(98, pg_temp.day(153)) $$, 'HM011'
                  'an unknown account is HM011 for the application too');
 SELECT throws_ok($$ SELECT last_active_at FROM handle_market.accounts $$, '42501', NULL,
                  'though it cannot read accounts itself');
-RESET ROLE;
+SET ROLE hm_test_registry;
 SELECT is((SELECT last_active_at FROM accounts WHERE account_id = 5), pg_temp.day(153),
           'the application''s touches: the first recorded, the second within the resolution');
 SELECT is((SELECT calls FROM pg_stat_xact_user_functions WHERE funcname = '_touch'), 1::bigint,

@@ -27,11 +27,18 @@
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS handle_market;
+-- The superuser only installs (and, through PGOPTIONS in make test, turns
+-- handle_market.simulated_time on for this calendar-walking test; the value
+-- stays after SET ROLE) and owns the two helpers that write with the
+-- triggers off (below).  Everything else runs as an operator's role.
+CREATE ROLE hm_test_rules;                 -- rolled back with the test
+SELECT handle_market.grant_admin('hm_test_rules');
+SET ROLE hm_test_rules;
 SET search_path = handle_market, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO';
 
-SELECT plan(83);
+SELECT plan(84);
 
 CREATE FUNCTION pg_temp.day(n numeric) RETURNS timestamptz LANGUAGE sql IMMUTABLE
     AS $$ SELECT '2026-01-01 00:00:00+00'::timestamptz + n * interval '1 day' $$;
@@ -43,11 +50,15 @@ BEGIN
     PERFORM handle_market.finish_release_run(v_run);
     RETURN v_run;
 END $$;
+-- The two helpers that write with the triggers off are the superuser's,
+-- SECURITY DEFINER: session_replication_role and a direct write to the
+-- tables are its alone (a restore's), and nothing else here needs it.
+RESET ROLE;
 -- Runs a statement with the triggers off (the guard among them, not the
 -- CHECK constraints), in a subtransaction that is always rolled back.
 -- Returns "SQLSTATE: message / detail" of what it raised, or "no error, n
 -- rows" with the number of rows it wrote.
-CREATE FUNCTION pg_temp.error_of(p_sql text) RETURNS text LANGUAGE plpgsql AS $$
+CREATE FUNCTION pg_temp.error_of(p_sql text) RETURNS text LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE v_state text; v_msg text; v_detail text; v_rows bigint;
 BEGIN
     BEGIN
@@ -64,11 +75,12 @@ EXCEPTION WHEN OTHERS THEN
 END $$;
 -- Runs a statement with the triggers off and lets what it raises through
 -- (for throws_ok); the setting ends with the call.
-CREATE FUNCTION pg_temp.as_replica(p_sql text) RETURNS void LANGUAGE plpgsql
+CREATE FUNCTION pg_temp.as_replica(p_sql text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
     SET session_replication_role = replica AS $$
 BEGIN
     EXECUTE p_sql;
 END $$;
+SET ROLE hm_test_rules;
 -- what error_of() returns for a row that breaks a rule of a table
 CREATE FUNCTION pg_temp.breaks(p_table text, p_rule text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
     SELECT format('23514: new row for relation "%s" violates check constraint "%s_row_rules" / The rule it breaks: %s.',
@@ -342,11 +354,17 @@ SELECT is((SELECT string_agg(k || ': ' || pg_temp.error_of(format('INSERT INTO h
 
 -- ---------------------------------------------------------------------
 -- The functions themselves: NULL passes, as it passes a CHECK; a broken
--- rule raises, whoever calls.
+-- rule raises, whoever calls.  They are granted to no role (only the
+-- constraints call them, in writes the API makes as the owner), so the
+-- superuser calls them.
+SELECT throws_ok($$ SELECT outbox_row_rules(NULL) $$, '42501', 'permission denied for function outbox_row_rules',
+                 'the admin role cannot call a row-rules function');
+RESET ROLE;
 SELECT is(ARRAY[handles_row_rules(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
                 ledger_accounts_row_rules(NULL, NULL, NULL, NULL, NULL),
                 transfers_row_rules(NULL, NULL), outbox_row_rules(NULL)],
           ARRAY[true, true, true, true], 'the four functions return true for NULL arguments');
+SET ROLE hm_test_rules;
 SELECT is(pg_temp.error_of($$ SELECT handle_market.transfers_row_rules('', 'refund') $$),
           pg_temp.breaks('transfers', 'an idempotency key is not empty'),
           'transfers_row_rules(idempotency_key, kind): the key is the first argument, and its rule is checked first');
@@ -358,8 +376,12 @@ SELECT is(pg_temp.error_of($$ SELECT handle_market.transfers_row_rules('k', 'ref
 -- Nothing refused changed anything, and the guard is back on
 SELECT is(pg_temp.state(), :'before_refusals', 'the statements above changed nothing');
 SELECT is(current_setting('session_replication_role'), 'origin', 'triggers are on again');
+-- The superuser: only a role that may write the table (the owner may)
+-- reaches the guard; the admin role is refused before it (42501).
+RESET ROLE;
 SELECT throws_ok($$ UPDATE handles SET display = display $$, 'HM015', NULL,
                  'without replica, the guard refuses a direct write before any CHECK');
+SET ROLE hm_test_rules;
 
 -- ---------------------------------------------------------------------
 -- The constraints

@@ -3,7 +3,8 @@
 -- backend (src/touch.c).  Here another session, through dblink, changes
 -- what this one has cached: it commits a policy version, and it drops and
 -- re-creates the extension.  Those commits must not outlive the test, so it
--- runs in a database of its own.
+-- runs in a database of its own, as a role of its own (roles are the
+-- cluster's: it is dropped at the end, and before, if a failed run left it).
 \set ECHO none
 \set QUIET 1
 \pset format unaligned
@@ -14,16 +15,24 @@
 SELECT current_database() AS home_db \gset
 SET client_min_messages = warning;
 DROP DATABASE IF EXISTS hm_touch_cache;
+DROP ROLE IF EXISTS hm_test_touch;
 CREATE DATABASE hm_touch_cache;
+CREATE ROLE hm_test_touch;
 \c hm_touch_cache
 SET client_min_messages = warning;
 CREATE EXTENSION pgtap;
 CREATE EXTENSION dblink;
 CREATE EXTENSION handle_market;
+-- The superuser only installs (and, through PGOPTIONS in make test, turns
+-- handle_market.simulated_time on for this calendar-walking test; the value
+-- stays after SET ROLE), and does what is marked below.  Everything else runs
+-- as an operator's role, in both sessions.
+SELECT handle_market.grant_admin('hm_test_touch') \gset
+SET ROLE hm_test_touch;
 SET search_path = handle_market, public;
 SET timezone = 'UTC';
 
-SELECT plan(20);
+SELECT plan(21);
 
 -- touch, then the account's last_active_at
 CREATE FUNCTION pg_temp.touched(p_account_id bigint, p_at timestamptz) RETURNS timestamptz
@@ -38,10 +47,17 @@ CREATE FUNCTION pg_temp.other(p_expr text) RETURNS text LANGUAGE sql AS $$
 $$;
 -- a connection made from the server does not inherit PGOPTIONS: it walks
 -- the same simulated calendar, so it turns handle_market.simulated_time on
--- itself (as the superuser this suite runs as)
-SELECT dblink_connect('other', format('dbname=%s port=%s host=%s options=''-c handle_market.simulated_time=on''', current_database(),
-                      current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1)))
+-- itself.  The superuser connects: dblink lets no other role connect without
+-- a password, and simulated_time is a superuser's setting.  The other session
+-- then takes the test's role with SET ROLE, so its calls run as that role too.
+RESET ROLE;
+SELECT dblink_connect('other', format('dbname=%s port=%s host=%s user=%s options=''-c handle_market.simulated_time=on''',
+                      current_database(), current_setting('port'),
+                      split_part(current_setting('unix_socket_directories'), ',', 1), session_user))
     \gset
+SELECT dblink_exec('other', 'SET ROLE hm_test_touch') \gset
+SET ROLE hm_test_touch;
+SELECT is(pg_temp.other('current_user'), 'hm_test_touch', 'the other session runs as the test''s role');
 
 SELECT upsert_account(1, active_at => '2026-01-01 00:00+00') \gset
 SELECT is(pg_temp.touched(1, '2026-01-01 00:30+00'), '2026-01-01 00:00+00',
@@ -77,13 +93,19 @@ SELECT is(pg_temp.touched(2, '2026-03-30 09:30+00'), '2026-03-29 10:00+00', 'UTC
 SELECT is(pg_temp.touched(2, '2026-03-30 10:00:00.000001+00'), '2026-03-30 10:00:00.000001+00',
           'UTC: a microsecond over 24 hours is recorded');
 
--- REINDEX CONCURRENTLY gives the primary key index a new OID
+-- REINDEX CONCURRENTLY gives the primary key index a new OID.  The
+-- superuser: only the table's owner may reindex it.
+RESET ROLE;
 REINDEX INDEX CONCURRENTLY handle_market.accounts_pkey;
+SET ROLE hm_test_touch;
 SELECT is(pg_temp.touched(2, '2026-03-30 12:00+00'), '2026-03-30 10:00:00.000001+00',
           'after REINDEX CONCURRENTLY, touch reads through the new index');
 
 -- The C path decides alone; _touch runs only to write.
+-- (track_functions is a superuser's setting; it stays after SET ROLE)
+RESET ROLE;
 SET track_functions = 'pl';
+SET ROLE hm_test_touch;
 SELECT upsert_account(3, active_at => '2026-04-01 00:00+00') \gset
 BEGIN;
 SELECT is(pg_temp.touched(3, '2026-04-01 23:00+00'), '2026-04-01 00:00+00', 'a touch within the resolution (1 day)');
@@ -93,13 +115,20 @@ SELECT is(pg_temp.touched(3, '2026-04-02 01:00+00'), '2026-04-02 01:00+00', 'a t
 SELECT is((SELECT sum(calls) FROM pg_stat_xact_user_functions WHERE funcname = '_touch'), 1::numeric,
           'calls _touch once');
 COMMIT;
+RESET ROLE;
 RESET track_functions;
+SET ROLE hm_test_touch;
 
 -- The other session caches too; then this one drops and re-creates the
 -- extension, and both go on with the new tables and the new policy.
 SELECT pg_temp.other($$ handle_market.touch(1, '2026-01-01 01:30+00') $$) \gset
+-- The superuser drops and re-creates the extension (it owns it), and grants
+-- the role again: the new extension's objects carry none of the old grants.
+RESET ROLE;
 DROP EXTENSION handle_market;
 CREATE EXTENSION handle_market;
+SELECT handle_market.grant_admin('hm_test_touch') \gset
+SET ROLE hm_test_touch;
 SELECT upsert_account(1, active_at => '2026-06-01 00:00+00') \gset
 SELECT is(pg_temp.touched(1, '2026-06-01 00:59+00'), '2026-06-01 00:00+00',
           'after DROP and CREATE EXTENSION, touch reads the new tables');
@@ -115,3 +144,4 @@ SELECT * FROM finish();
 SELECT dblink_disconnect('other') \gset
 \c :home_db
 DROP DATABASE hm_touch_cache WITH (FORCE);
+DROP ROLE hm_test_touch;
