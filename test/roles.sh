@@ -77,6 +77,13 @@ state_of() {
     if [ -z "$out" ]; then echo ok; else echo "$out" | sed -n 's/^.*ERROR: *\([0-9A-Z]\{5\}\).*$/\1/p' | head -1; fi
 }
 
+# Before the matrix adds versions in the future: a version may not start in
+# the past (it would change what was in force then).
+check "admin: a policy version that starts in the past is refused (HM017)" HM017 \
+    "$(state_of hm_admin "SELECT handle_market.add_policy_version(now() - interval '1 day', '{\"inactive_after\": \"10 days\"}')")"
+check "admin: so is a pricing version" HM017 \
+    "$(state_of hm_admin "SELECT handle_market.add_pricing_version(now() - interval '1 day', '{}')")"
+
 # The matrix: AUDIENCE|SQL, {n} standing for the role's number.  app: the
 # application and the operators; admin: the operators only; public: every
 # role; internal: nobody (helpers of the implementation).  Order matters

@@ -106,6 +106,14 @@ BEGIN
                 USING ERRCODE = 'invalid_parameter_value',
                       DETAIL = format('Version %s starts at %s.', v_last.version, v_last.effective_from);
         END IF;
+        -- a version that starts in the past would change what was in force
+        -- then, under answers already given; only a replay may write history
+        IF p_effective_from < now() AND NOT current_setting('handle_market.simulated_time')::boolean THEN
+            RAISE EXCEPTION 'a new policy version cannot start in the past'
+                USING ERRCODE = 'HM017',
+                      DETAIL = format('It would start at %s; the server''s time is %s.',
+                                      utc_time(p_effective_from), utc_time(now()));
+        END IF;
     END IF;
     SELECT string_agg(k, ', ') INTO v_unknown FROM jsonb_object_keys(v_changes) k
      WHERE k IN ('version', 'effective_from', 'created_at')
