@@ -53,10 +53,12 @@ else
     count "fuzz smoke" 0 1
 fi
 
-# These suites walk a simulated calendar (day 0, day 30, ...) as the
-# superuser, so their sessions turn handle_market.simulated_time on; the
-# suites that test the extension as deployed (roles, drivers) run without it
-# and as the application's and operators' roles.
+# These suites walk a simulated calendar (day 0, day 30, ...): they connect
+# as the superuser, which may turn handle_market.simulated_time on, install
+# and seed, then run their calls as roles granted by grant_app() and
+# grant_admin() (SET ROLE keeps the setting).  The suites that test the
+# extension as deployed (roles, readme, drivers) run without it, as login
+# roles that are no superuser.
 export PGOPTIONS="-c handle_market.simulated_time=on"
 
 # pg_regress, isolation and pgTAP inside one throw-away cluster
@@ -92,9 +94,9 @@ fi
 count "pgTAP" "$ok" "$bad"
 
 # Scripts that need a cluster of their own (crash_resume crashes it);
-# drivers is test/drivers/run.sh.  roles and drivers test the extension as
+# drivers is test/drivers/run.sh.  roles, readme and drivers test the extension as
 # deployed: they unset PGOPTIONS (no simulated time).
-for script in crash_resume dump_roundtrip ledger_fault market_random roles drivers; do
+for script in crash_resume dump_roundtrip ledger_fault market_random roles readme drivers; do
     path=test/$script.sh
     [ -f "$path" ] || path=test/$script/run.sh
     bash scripts/cluster.sh bash "$path" >"$logs/$script.log" 2>&1
