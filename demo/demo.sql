@@ -49,8 +49,11 @@ SELECT icu_version, unicode_version, running_icu_version() AS running_icu
 
 -- ------------------------------------------------------------------------
 -- The registry, month by month (simulated time: every call says when it
--- acts, so the story needs no waiting).  Day 0 is 2026-01-01 UTC.
+-- acts, so the story needs no waiting).  Day 0 is 2026-01-01 UTC.  As
+-- deployed, every write happens at the server's time (HM017 otherwise); a
+-- superuser may let a session simulate time, as this demo does.
 -- ------------------------------------------------------------------------
+SET handle_market.simulated_time = on;
 SET timezone = 'UTC';
 SET datestyle = 'ISO';
 \set QUIET on
