@@ -34,6 +34,11 @@ SET client_min_messages = warning;
     \set n 1000000
 \endif
 \setenv HM_N :n
+-- The bench walks a calendar (accounts active on 2026-01-01 and 02-01, a
+-- pass at 2026-02-05): as deployed every write happens at the server's time
+-- (HM017), so every session of the bench, the loaders it starts and the
+-- databases it connects to again, simulates time (as the superuser).
+\setenv PGOPTIONS '-c handle_market.simulated_time=on'
 
 CREATE DATABASE hm_tmpl;
 \c hm_tmpl

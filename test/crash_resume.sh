@@ -84,7 +84,7 @@ blocked_handle=$(value "SELECT handle FROM handle_market.handles h
                          WHERE a.last_active_at < '2026-01-02' AND NOT a.verified
                          ORDER BY h.handle OFFSET $((handles * 2 / 5 * 4 / 5)) LIMIT 1")
 psql_db -c "BEGIN" \
-    -c "SELECT 1 FROM handle_market.handles WHERE handle = '$blocked_handle' FOR UPDATE" \
+    -c "SELECT 1 FROM handle_market.handles WHERE handle OPERATOR(handle_market.=) '$blocked_handle' FOR UPDATE" \
     -c "SELECT pg_sleep(600)" >/dev/null 2>&1 &
 blocker_pid=$!
 # wait until the blocker holds its lock
@@ -144,7 +144,7 @@ check "the crash came after at least 5 batches" yes "$([ "$b1" -ge 5 ] && echo y
 check "the crash came before the run finished" yes "$([ "$e1" -lt "$handles" ] && echo yes || echo "no ($e1)")"
 check "examined = batches * batch_size" "$((b1 * batch_size))" "$e1"
 check "examined = handles up to last_handle" "$e1" \
-    "$(value "SELECT count(*) FROM handle_market.handles WHERE handle <= '$last1'")"
+    "$(value "SELECT count(*) FROM handle_market.handles WHERE handle OPERATOR(handle_market.<=) '$last1'")"
 check "at_risk handles = recorded noticed" "$n1" \
     "$(value "SELECT count(*) FROM handle_market.handles WHERE state = 'at_risk'")"
 check "at_risk events = recorded noticed" "$n1" \
@@ -159,20 +159,20 @@ dormant="SELECT h.handle FROM handle_market.handles h
           WHERE a.last_active_at <= timestamptz '$as_of' - interval '30 days'
             AND NOT a.verified AND a.subscription = 'none'"
 check "at_risk = dormant handles up to last_handle (both ways)" "0 0" \
-    "$(value "SELECT (SELECT count(*) FROM ($dormant AND h.handle <= '$last1'
+    "$(value "SELECT (SELECT count(*) FROM ($dormant AND h.handle OPERATOR(handle_market.<=) '$last1'
                                              EXCEPT SELECT handle FROM handle_market.handles
                                                      WHERE state = 'at_risk') x)
                || ' ' ||
                (SELECT count(*) FROM (SELECT handle FROM handle_market.handles WHERE state = 'at_risk'
-                                      EXCEPT $dormant AND h.handle <= '$last1') y)")"
+                                      EXCEPT $dormant AND h.handle OPERATOR(handle_market.<=) '$last1') y)")"
 check "every at_risk handle has its event and its notice" 0 \
     "$(value "SELECT count(*) FROM handle_market.handles h
                WHERE h.state = 'at_risk'
                  AND (NOT EXISTS (SELECT FROM handle_market.handle_events e
-                                   WHERE e.handle = h.handle AND e.to_state = 'at_risk'
+                                   WHERE e.handle OPERATOR(handle_market.=) h.handle AND e.to_state = 'at_risk'
                                      AND e.at = h.notice_at)
                       OR NOT EXISTS (SELECT FROM handle_market.outbox o
-                                      WHERE o.handle = h.handle AND o.kind = 'inactivity_notice'))")"
+                                      WHERE o.handle OPERATOR(handle_market.=) h.handle AND o.kind = 'inactivity_notice'))")"
 
 # --- (b) the rerun resumes ----------------------------------------------------
 max_event=$(value "SELECT coalesce(max(event_id), 0) FROM handle_market.handle_events")
@@ -192,10 +192,10 @@ check "the interrupted run is marked interrupted" interrupted \
 check "three runs in all: dry, interrupted, resumed" "3" \
     "$(value "SELECT count(*) FROM handle_market.release_runs")"
 check "the rerun examined only the handles after last_handle" \
-    "$(value "SELECT count(*) FROM handle_market.handles WHERE handle > '$last1'")" "$e2"
+    "$(value "SELECT count(*) FROM handle_market.handles WHERE handle OPERATOR(handle_market.>) '$last1'")" "$e2"
 check "the rerun noticed nothing up to last_handle" 0 \
     "$(value "SELECT count(*) FROM handle_market.handle_events
-               WHERE event_id > $max_event AND handle <= '$last1'")"
+               WHERE event_id > $max_event AND handle OPERATOR(handle_market.<=) '$last1'")"
 check "examined by both runs = dry run" "$dry_examined" "$((e1 + e2))"
 check "noticed by both runs = dry run" "$dry_noticed" "$((n1 + n2))"
 check "released by both runs = dry run" "$dry_released" "$((r1 + r2))"

@@ -215,7 +215,7 @@ invariants "after the crash"
 # has none) was bought by its owner, once (the transfer lock keeps it from
 # being listed again).
 sold="SELECT p.*, h.owner_id AS buyer, CASE WHEN p.seller IS NULL THEN p.price ELSE p.price * 1000 / 10000 END AS fee
-        FROM lf_pool p JOIN handle_market.handles h ON h.handle = p.handle::handle_market.handle
+        FROM lf_pool p JOIN handle_market.handles h ON h.handle OPERATOR(handle_market.=) p.handle::handle_market.handle
        WHERE h.owner_id IS DISTINCT FROM p.seller"
 deposits="SELECT account_id, sum(amount) AS amount FROM (
               SELECT i AS account_id, CASE WHEN i <= 40 THEN 20000 ELSE 300 END AS amount
@@ -272,7 +272,7 @@ agree() {
                   SELECT count(*) FROM s
                    WHERE (SELECT count(*) FROM lf_log g WHERE g.handle = s.handle AND g.sqlstate IS NULL) <> 1
                       OR (SELECT count(*) FROM handle_market.transfers t
-                           WHERE t.handle = s.handle::handle_market.handle AND t.kind = 'purchase') <> 1")"
+                           WHERE t.handle OPERATOR(handle_market.=) s.handle::handle_market.handle AND t.kind = 'purchase') <> 1")"
     check "$1: no pool handle bought twice" 0 \
         "$(value "SELECT count(*) FROM (SELECT handle FROM lf_log WHERE kind = 'buy' AND sqlstate IS NULL
                                         GROUP BY handle HAVING count(*) > 1) x")"
@@ -336,18 +336,18 @@ buy1=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" \
            -c "BEGIN" -c "SELECT handle_market.buy('lf_retry', 2, 400, 'retry-buy')" -c "COMMIT" 2>&1)
 check "buy in a transaction, committed" yes "$([[ "$buy1" =~ ^[0-9]+$ ]] && echo yes || echo "no ($buy1)")"
 check "the buyer paid 400 and owns the handle" "$((b2 - 400)) 2" \
-    "$(value "SELECT handle_market.balance(2) || ' ' || owner_id FROM handle_market.handles WHERE handle = 'lf_retry'")"
+    "$(value "SELECT handle_market.balance(2) || ' ' || owner_id FROM handle_market.handles WHERE handle OPERATOR(handle_market.=) 'lf_retry'")"
 check "the platform's fee slots got 400" "$((fees + 400))" \
     "$(value "SELECT sum(amount) FROM handle_market.entries WHERE ledger_account_id BETWEEN 1 AND 16")"
 before=$(value "$books")
-events=$(value "SELECT count(*) FROM handle_market.handle_events WHERE handle = 'lf_retry'")
+events=$(value "SELECT count(*) FROM handle_market.handle_events WHERE handle OPERATOR(handle_market.=) 'lf_retry'")
 check "the buy retried from a new connection returns the same transfer id" "$buy1" \
     "$(value "SELECT handle_market.buy('lf_retry', 2, 400, 'retry-buy')")"
 check "... and in a transaction of its own too" "$buy1" \
     "$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" \
            -c "BEGIN" -c "SELECT handle_market.buy('lf_retry', 2, 400, 'retry-buy')" -c "COMMIT" 2>&1)"
 check "the retried buy moved no money and no handle" "$before $events 2" \
-    "$(value "$books") $(value "SELECT count(*) FROM handle_market.handle_events WHERE handle = 'lf_retry'") $(value "SELECT owner_id FROM handle_market.handles WHERE handle = 'lf_retry'")"
+    "$(value "$books") $(value "SELECT count(*) FROM handle_market.handle_events WHERE handle OPERATOR(handle_market.=) 'lf_retry'") $(value "SELECT owner_id FROM handle_market.handles WHERE handle OPERATOR(handle_market.=) 'lf_retry'")"
 check "the same key for another max price: HM006" HM006 \
     "$(psql -X -q -At -d "$db" -v VERBOSITY=sqlstate -c "SELECT handle_market.buy('lf_retry', 2, 401, 'retry-buy')" 2>&1 \
        | grep -o 'HM[0-9]*' | head -1)"

@@ -260,7 +260,7 @@ BEGIN
             res := handle_market.start_auction(h, acct, amt, ts, t);
         WHEN 'start_platform_auction' THEN
             x := mr_pick('SELECT m.handle FROM mr_handles m
-                           LEFT JOIN handle_market.handles hh ON hh.handle = m.handle::handle_market.handle
+                           LEFT JOIN handle_market.handles hh ON hh.handle OPERATOR(handle_market.=) m.handle::handle_market.handle
                            WHERE hh.owner_id IS NULL ORDER BY m.handle', r_pick);
             h := coalesce(x.handle, h);
             amt := 500 + floor(r_amt * 30000)::bigint;
@@ -297,7 +297,7 @@ BEGIN
         WHEN 'accept_offer' THEN
             x := mr_pick('SELECT o.offer_id, o.handle::text, hh.owner_id
                             FROM handle_market.offers o
-                            JOIN handle_market.handles hh ON hh.handle = o.handle
+                            JOIN handle_market.handles hh ON hh.handle OPERATOR(handle_market.=) o.handle
                            WHERE o.state = ''open'' ORDER BY o.offer_id', r_pick);
             h := coalesce(x.handle, h);
             other := coalesce(x.offer_id, 0);
@@ -588,7 +588,7 @@ agree() {
                            (SELECT count(*) FROM handle_market.entries e WHERE e.transfer_id = t.transfer_id) AS legs
                       FROM handle_market.transfers t
                       LEFT JOIN handle_market.handle_events ev
-                             ON ev.handle = t.handle AND ev.reason LIKE '%(transfer ' || t.transfer_id || ')'
+                             ON ev.handle OPERATOR(handle_market.=) t.handle AND ev.reason LIKE '%(transfer ' || t.transfer_id || ')'
                      WHERE t.kind IN ('purchase', 'hold_post'))
                   SELECT string_agg(format('transfer %s (%s): buyer %s, seller %s, price %s, fee %s, proceeds %s to %s, %s legs',
                                            transfer_id, kind, buyer, coalesce(seller::text, 'platform'), price, fee,

@@ -4,7 +4,7 @@
 -- says what the function is for and what a caller must know (who may call
 -- it, what it refuses, what it returns when there is nothing).
 
--- the handle type: I/O, casts, comparisons, hashing (10, 20)
+-- the handle type: I/O, casts, comparisons (also with text), min/max, hashing (10, 20)
 COMMENT ON FUNCTION @extschema@.handle_in(cstring) IS
     'input function of the handle type: the canonical form of the text, or 22P02 (with the reason in the detail) when it is no handle';
 COMMENT ON FUNCTION @extschema@.handle_out(@extschema@.handle) IS
@@ -37,6 +37,40 @@ COMMENT ON FUNCTION @extschema@.handle_hash_extended(@extschema@.handle, bigint)
     'hash support: the 64-bit seeded hash of the canonical form';
 COMMENT ON FUNCTION @extschema@.handle_sortsupport(internal) IS
     'btree support: the bytewise comparator for sorts, called by the planner, not by users';
+COMMENT ON FUNCTION @extschema@.handle_larger(@extschema@.handle, @extschema@.handle) IS
+    'the later of two handles in bytewise order of their canonical forms: the state and combine function of max(handle)';
+COMMENT ON FUNCTION @extschema@.handle_smaller(@extschema@.handle, @extschema@.handle) IS
+    'the earlier of two handles in bytewise order of their canonical forms: the state and combine function of min(handle)';
+COMMENT ON AGGREGATE @extschema@.max(@extschema@.handle) IS
+    'the greatest handle in bytewise order of the canonical forms (not a collation); a btree index on the column serves it';
+COMMENT ON AGGREGATE @extschema@.min(@extschema@.handle) IS
+    'the least handle in bytewise order of the canonical forms (not a collation); a btree index on the column serves it';
+COMMENT ON FUNCTION @extschema@.handle_text_support(internal) IS
+    'planner support of the handle-text comparisons: rewrites h OP t into h OP handle(t), so handle indexes serve it; called by the planner, not by users';
+COMMENT ON FUNCTION @extschema@.handle_eq_text(@extschema@.handle, text) IS
+    'the handle = text operator: compares the handle with the text canonicalized as handle input (text that is no handle: 22P02)';
+COMMENT ON FUNCTION @extschema@.text_eq_handle(text, @extschema@.handle) IS
+    'the text = handle operator: compares the text canonicalized as handle input with the handle (text that is no handle: 22P02)';
+COMMENT ON FUNCTION @extschema@.handle_ne_text(@extschema@.handle, text) IS
+    'the handle <> text operator: compares the handle with the text canonicalized as handle input (text that is no handle: 22P02)';
+COMMENT ON FUNCTION @extschema@.text_ne_handle(text, @extschema@.handle) IS
+    'the text <> handle operator: compares the text canonicalized as handle input with the handle (text that is no handle: 22P02)';
+COMMENT ON FUNCTION @extschema@.handle_lt_text(@extschema@.handle, text) IS
+    'the handle < text operator: compares the handle with the text canonicalized as handle input, in bytewise order of the canonical forms (text that is no handle: 22P02)';
+COMMENT ON FUNCTION @extschema@.text_lt_handle(text, @extschema@.handle) IS
+    'the text < handle operator: compares the text canonicalized as handle input with the handle, in bytewise order of the canonical forms (text that is no handle: 22P02)';
+COMMENT ON FUNCTION @extschema@.handle_le_text(@extschema@.handle, text) IS
+    'the handle <= text operator: compares the handle with the text canonicalized as handle input, in bytewise order of the canonical forms (text that is no handle: 22P02)';
+COMMENT ON FUNCTION @extschema@.text_le_handle(text, @extschema@.handle) IS
+    'the text <= handle operator: compares the text canonicalized as handle input with the handle, in bytewise order of the canonical forms (text that is no handle: 22P02)';
+COMMENT ON FUNCTION @extschema@.handle_gt_text(@extschema@.handle, text) IS
+    'the handle > text operator: compares the handle with the text canonicalized as handle input, in bytewise order of the canonical forms (text that is no handle: 22P02)';
+COMMENT ON FUNCTION @extschema@.text_gt_handle(text, @extschema@.handle) IS
+    'the text > handle operator: compares the text canonicalized as handle input with the handle, in bytewise order of the canonical forms (text that is no handle: 22P02)';
+COMMENT ON FUNCTION @extschema@.handle_ge_text(@extschema@.handle, text) IS
+    'the handle >= text operator: compares the handle with the text canonicalized as handle input, in bytewise order of the canonical forms (text that is no handle: 22P02)';
+COMMENT ON FUNCTION @extschema@.text_ge_handle(text, @extschema@.handle) IS
+    'the text >= handle operator: compares the text canonicalized as handle input with the handle, in bytewise order of the canonical forms (text that is no handle: 22P02)';
 
 -- Unicode versions (40)
 COMMENT ON FUNCTION @extschema@.running_icu_version() IS

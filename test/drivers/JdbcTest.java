@@ -225,10 +225,21 @@ public class JdbcTest {
         checkError("unknown account registers: HM011", "HM011", register, UNKNOWN, "driver_" + TAG + "_9");
         checkError("no table privilege: 42501", "42501",
                 "INSERT INTO " + HM + ".accounts (account_id) VALUES (?)", UNKNOWN);
-        // the default search_path does not see the type's operators, so
-        // this "=" is text's (the implicit cast); what makes it true is the
-        // input function
-        check("typed parameters compare canonically", true,
+        // the default search_path does not see the type's operators, and no
+        // cast from handle is implicit, so a bare "=" between two handles is
+        // no operator at all (42883), never a silent false; named with its
+        // schema it compares the canonical forms (the input function made
+        // both elonmusk)
+        checkError("typed parameters: a bare = is 42883 without the schema on search_path", "42883",
                 "SELECT ?::" + HM + ".handle = ?::" + HM + ".handle", "@ElonMusk", "elonmusk");
+        check("typed parameters compare canonically with OPERATOR(" + HM + ".=)", true,
+                "SELECT ?::" + HM + ".handle OPERATOR(" + HM + ".=) ?::" + HM + ".handle",
+                "@ElonMusk", "elonmusk");
+        // a text parameter against a handle column: handle = text
+        // canonicalizes the text as handle input, so the handle as the user
+        // typed it matches
+        check("a text parameter as typed equals a handle column with OPERATOR(" + HM + ".=)", true,
+                "SELECT handle OPERATOR(" + HM + ".=) ?::text FROM " + HM + ".lookup(?)",
+                "@DRIVER_" + TAG.toUpperCase() + "_1", h1);
     }
 }

@@ -184,10 +184,19 @@ check_error("unknown account registers: HM011", "HM011",
             f"SELECT {hm}.register_handle(%s, %s)", (UNKNOWN, f"driver_{TAG}_9"))
 check_error("no table privilege: 42501", "42501",
             f"INSERT INTO {hm}.accounts (account_id) VALUES (%s)", (UNKNOWN,))
-# the default search_path does not see the type's operators, so this "="
-# is text's (the implicit cast); what makes it true is the input function
-check("typed parameters compare canonically", True,
-      f"SELECT %s::{hm}.handle = %s::{hm}.handle", ("@ElonMusk", "elonmusk"))
+# the default search_path does not see the type's operators, and no cast
+# from handle is implicit, so a bare "=" between two handles is no operator
+# at all (42883), never a silent false; named with its schema it compares
+# the canonical forms (the input function made both elonmusk)
+check_error("typed parameters: a bare = is 42883 without the schema on search_path", "42883",
+            f"SELECT %s::{hm}.handle = %s::{hm}.handle", ("@ElonMusk", "elonmusk"))
+check(f"typed parameters compare canonically with OPERATOR({hm}.=)", True,
+      f"SELECT %s::{hm}.handle OPERATOR({hm}.=) %s::{hm}.handle", ("@ElonMusk", "elonmusk"))
+# a text parameter against a handle column: handle = text canonicalizes the
+# text as handle input, so the handle as the user typed it matches
+check(f"a text parameter as typed equals a handle column with OPERATOR({hm}.=)", True,
+      f"SELECT handle OPERATOR({hm}.=) %s::text FROM {hm}.lookup(%s)",
+      (f"@DRIVER_{TAG.upper()}_1", h1))
 
 conn.close()
 print(f"drivers_psycopg_{MODE}: {passed} passed, {failed} failed")

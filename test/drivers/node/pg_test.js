@@ -180,10 +180,19 @@ async function main() {
         `SELECT ${hm}.register_handle($1, $2)`, [UNKNOWN, `driver_${TAG}_9`]);
     await checkError('no table privilege: 42501', '42501',
         `INSERT INTO ${hm}.accounts (account_id) VALUES ($1)`, [UNKNOWN]);
-    // the default search_path does not see the type's operators, so this
-    // "=" is text's (the implicit cast); what makes it true is the input function
-    await check('typed parameters compare canonically', true,
+    // the default search_path does not see the type's operators, and no cast
+    // from handle is implicit, so a bare "=" between two handles is no
+    // operator at all (42883), never a silent false; named with its schema
+    // it compares the canonical forms (the input function made both elonmusk)
+    await checkError('typed parameters: a bare = is 42883 without the schema on search_path', '42883',
         `SELECT $1::${hm}.handle = $2::${hm}.handle`, ['@ElonMusk', 'elonmusk']);
+    await check(`typed parameters compare canonically with OPERATOR(${hm}.=)`, true,
+        `SELECT $1::${hm}.handle OPERATOR(${hm}.=) $2::${hm}.handle`, ['@ElonMusk', 'elonmusk']);
+    // a text parameter against a handle column: handle = text canonicalizes
+    // the text as handle input, so the handle as the user typed it matches
+    await check(`a text parameter as typed equals a handle column with OPERATOR(${hm}.=)`, true,
+        `SELECT handle OPERATOR(${hm}.=) $1::text FROM ${hm}.lookup($2)`,
+        [`@DRIVER_${TAG.toUpperCase()}_1`, h1]);
 }
 
 main()
