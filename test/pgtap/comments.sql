@@ -3,12 +3,7 @@
 -- handle_market, name not starting with _) says what it is for in its
 -- COMMENT: \df+ and the catalogs are how a caller finds out.  Most are
 -- commented where they are defined, the rest in src/sql/95_comments.sql.
-\set ECHO none
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-\set ON_ERROR_STOP true
+\ir include/settings.psql
 
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;

@@ -1,12 +1,7 @@
 -- test/pgtap/ledger.sql
 -- The ledger: deposits, withdrawals, balances, idempotency keys, the guard
 -- on its tables, the commit-time balance check and check_invariants().
-\set ECHO none
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-\set ON_ERROR_STOP true
+\ir include/settings.psql
 
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;

@@ -20,12 +20,7 @@
 -- API function, transfers.actor records the implementation's owner instead
 -- of the calling role, and a price of 0 ends in HM005 ("needs $0.00") or an
 -- internal error (XX000) instead of a sale for nothing or a clear refusal.
-\set ECHO none
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-\set ON_ERROR_STOP true
+\ir include/settings.psql
 
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
@@ -42,26 +37,8 @@ SET datestyle = 'ISO';
 
 SELECT plan(147);
 
-CREATE FUNCTION pg_temp.day(n numeric) RETURNS timestamptz LANGUAGE sql IMMUTABLE
-    AS $$ SELECT '2026-01-01 00:00:00+00'::timestamptz + n * interval '1 day' $$;
--- one pass of the release sweep at day n, as release_dormant() does it
-CREATE FUNCTION pg_temp.sweep(n int) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE v_run bigint := handle_market.start_release_run(pg_temp.day(n), 1000, false);
-BEGIN
-    PERFORM handle_market.release_batch(v_run);
-    PERFORM handle_market.finish_release_run(v_run);
-    RETURN v_run;
-END $$;
--- "SQLSTATE: message / detail" of what a statement raises
-CREATE FUNCTION pg_temp.error_of(p_sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE v_state text; v_msg text; v_detail text;
-BEGIN
-    EXECUTE p_sql;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT, v_detail = PG_EXCEPTION_DETAIL;
-    RETURN v_state || ': ' || v_msg || ' / ' || coalesce(v_detail, '');
-END $$;
+\ir include/calendar.sql
+\ir include/error_of.sql
 -- the transfer made under an idempotency key
 CREATE FUNCTION pg_temp.tid(p_key text) RETURNS bigint LANGUAGE sql STABLE
     AS $$ SELECT transfer_id FROM handle_market.transfers WHERE idempotency_key = p_key $$;

@@ -4,12 +4,7 @@
 -- every vector PRECIS rejects we reject too, and every vector it accepts we
 -- either accept with the same output or reject for a reason our profile
 -- states.  Run by pg_prove from the project's root.
-\set ECHO none
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-\set ON_ERROR_STOP true
+\ir include/settings.psql
 
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;

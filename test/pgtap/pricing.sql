@@ -11,12 +11,7 @@
 -- $10,000), 3 on day 120 (a 4-character tier of INT64_MAX cents, to reach an
 -- overflow), 4 on day 200 (new tiers, basic 7 %), 5 on day 300 (one tier of 0
 -- from 5 characters).
-\set ECHO none
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-\set ON_ERROR_STOP true
+\ir include/settings.psql
 
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
@@ -33,25 +28,8 @@ SET datestyle = 'ISO';
 
 SELECT plan(133);
 
-CREATE FUNCTION pg_temp.day(n numeric) RETURNS timestamptz LANGUAGE sql IMMUTABLE
-    AS $$ SELECT '2026-01-01 00:00:00+00'::timestamptz + n * interval '1 day' $$;
-CREATE FUNCTION pg_temp.sweep(n int) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE v_run bigint := handle_market.start_release_run(pg_temp.day(n), 1000, false);
-BEGIN
-    PERFORM handle_market.release_batch(v_run);
-    PERFORM handle_market.finish_release_run(v_run);
-    RETURN v_run;
-END $$;
--- "SQLSTATE: message / detail" of what a statement raises
-CREATE FUNCTION pg_temp.error_of(p_sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE v_state text; v_msg text; v_detail text;
-BEGIN
-    EXECUTE p_sql;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT, v_detail = PG_EXCEPTION_DETAIL;
-    RETURN v_state || ': ' || v_msg || ' / ' || coalesce(v_detail, '');
-END $$;
+\ir include/calendar.sql
+\ir include/error_of.sql
 -- a quote as one line
 CREATE FUNCTION pg_temp.q(p_candidate text, p_buyer bigint, p_at timestamptz) RETURNS text
     LANGUAGE sql AS $$

@@ -1,11 +1,6 @@
 -- test/pgtap/profiles_and_keys.sql
 -- Sign-up profiles (check_handle) and confusable keys, one assertion each.
-\set ECHO none
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-\set ON_ERROR_STOP true
+\ir include/settings.psql
 
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;

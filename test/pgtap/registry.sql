@@ -2,12 +2,7 @@
 -- Every function of the registry and lifecycle API, and every error code.
 -- Runs in one transaction, so release steps call the batch functions that
 -- release_dormant() commits between (a procedure cannot COMMIT here).
-\set ECHO none
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-\set ON_ERROR_STOP true
+\ir include/settings.psql
 
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
@@ -23,15 +18,7 @@ SET timezone = 'UTC';
 
 SELECT plan(111);
 
-CREATE FUNCTION pg_temp.day(n int) RETURNS timestamptz LANGUAGE sql IMMUTABLE
-    AS $$ SELECT '2026-01-01 00:00:00+00'::timestamptz + n * interval '1 day' $$;
-CREATE FUNCTION pg_temp.sweep(n int) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE v_run bigint := handle_market.start_release_run(pg_temp.day(n), 1000, false);
-BEGIN
-    PERFORM handle_market.release_batch(v_run);
-    PERFORM handle_market.finish_release_run(v_run);
-    RETURN v_run;
-END $$;
+\ir include/calendar.sql
 -- touch, then the account's last_active_at
 CREATE FUNCTION pg_temp.touched(p_account_id bigint, p_at timestamptz) RETURNS timestamptz
     LANGUAGE plpgsql AS $$

@@ -13,12 +13,7 @@
 -- restores "lapsed_one" on day 70, which is held on day 71 and released from
 -- its hold on day 72.  Reservations and the premium list on day 75, platform
 -- auctions on day 80, policy and pricing versions from day 100.
-\set ECHO none
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-\set ON_ERROR_STOP true
+\ir include/settings.psql
 
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
@@ -36,26 +31,8 @@ SET datestyle = 'ISO';
 
 SELECT plan(85);
 
-CREATE FUNCTION pg_temp.day(n numeric) RETURNS timestamptz LANGUAGE sql IMMUTABLE
-    AS $$ SELECT '2026-01-01 00:00:00+00'::timestamptz + n * interval '1 day' $$;
--- one pass of the release sweep at day n, as release_dormant() does it
-CREATE FUNCTION pg_temp.sweep(n int) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE v_run bigint := handle_market.start_release_run(pg_temp.day(n), 1000, false);
-BEGIN
-    PERFORM handle_market.release_batch(v_run);
-    PERFORM handle_market.finish_release_run(v_run);
-    RETURN v_run;
-END $$;
--- "SQLSTATE: message / detail" of what a statement raises, or "no error"
-CREATE FUNCTION pg_temp.error_of(p_sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE v_state text; v_msg text; v_detail text;
-BEGIN
-    EXECUTE p_sql;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT, v_detail = PG_EXCEPTION_DETAIL;
-    RETURN v_state || ': ' || v_msg || ' / ' || coalesce(v_detail, '');
-END $$;
+\ir include/calendar.sql
+\ir include/error_of.sql
 -- what a call writes to the history and the outbox: the last ids (0 when
 -- none), which a retry must leave as they are
 CREATE FUNCTION pg_temp.writes() RETURNS text LANGUAGE sql STABLE AS $$

@@ -17,12 +17,7 @@
 -- 101.  After the refusals: account 4 comes back (day 101), "elon_musk" is
 -- given to account 4 (day 102), the hold is released and the listing
 -- withdrawn (day 103), and account 3 buys "gone_quiet" at its base (day 116).
-\set ECHO none
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-\set ON_ERROR_STOP true
+\ir include/settings.psql
 
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
@@ -40,16 +35,7 @@ SET datestyle = 'ISO';
 
 SELECT plan(84);
 
-CREATE FUNCTION pg_temp.day(n numeric) RETURNS timestamptz LANGUAGE sql IMMUTABLE
-    AS $$ SELECT '2026-01-01 00:00:00+00'::timestamptz + n * interval '1 day' $$;
--- one pass of the release sweep at day n, as release_dormant() does it
-CREATE FUNCTION pg_temp.sweep(n int) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE v_run bigint := handle_market.start_release_run(pg_temp.day(n), 1000, false);
-BEGIN
-    PERFORM handle_market.release_batch(v_run);
-    PERFORM handle_market.finish_release_run(v_run);
-    RETURN v_run;
-END $$;
+\ir include/calendar.sql
 -- The two helpers that write with the triggers off are the superuser's,
 -- SECURITY DEFINER: session_replication_role and a direct write to the
 -- tables are its alone (a restore's), and nothing else here needs it.

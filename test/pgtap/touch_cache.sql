@@ -5,12 +5,7 @@
 -- re-creates the extension.  Those commits must not outlive the test, so it
 -- runs in a database of its own, as a role of its own (roles are the
 -- cluster's: it is dropped at the end, and before, if a failed run left it).
-\set ECHO none
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-\set ON_ERROR_STOP true
+\ir include/settings.psql
 
 SELECT current_database() AS home_db \gset
 SET client_min_messages = warning;
