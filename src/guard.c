@@ -123,8 +123,12 @@ hm_gate_call(FunctionCallInfo fcinfo)
 	for (int i = 0; i < PG_NARGS(); i++)
 		call->args[i] = fcinfo->args[i];
 
-	/* writes happen at the server's time (server_time.c) */
-	if (target->time_arg >= 0 && !call->args[target->time_arg].isnull)
+	/*
+	 * Writes happen at the server's time (server_time.c).  Checked at the
+	 * outermost gate only: an implementation that calls another API
+	 * function passes a time the extension computed itself.
+	 */
+	if (gate_depth == 0 && target->time_arg >= 0 && !call->args[target->time_arg].isnull)
 	{
 		TimestampTz asked = DatumGetTimestampTz(call->args[target->time_arg].value);
 		bool		dry_run = target->dry_run_arg >= 0 &&
