@@ -77,7 +77,7 @@ convert_no_error(const char *s, int len, int src, int dest, char *buf, int *outl
 }
 
 bool
-hm_encodable(const char *canon, int len, const char *shown, Node *escontext)
+hm_encodable(const char *canon, int len, const char *shown, int shownlen, Node *escontext)
 {
 	int			enc = GetDatabaseEncoding();
 	char	   *there;
@@ -124,7 +124,7 @@ hm_encodable(const char *canon, int len, const char *shown, Node *escontext)
 	hm_char_describe(cp, described, sizeof(described));
 	hm_ereturn(escontext, false,
 			   (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				errmsg("invalid input syntax for type %s: \"%s\"", "handle", shown),
+				errmsg("invalid input syntax for type %s: \"%s\"", "handle", pnstrdup(shown, shownlen)),
 				errdetail("character %s at position %d of the canonical form has no equivalent in encoding %s",
 						  described, position, GetDatabaseEncodingName())));
 }

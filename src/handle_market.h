@@ -40,7 +40,8 @@ extern char *hm_from_utf8(const char *s, int len, int *outlen);
  * escontext, as hm_ereturn does, and returns false: a value that cannot be
  * output must never be stored, or reads and pg_dump of its table fail.
  */
-extern bool hm_encodable(const char *canon, int len, const char *shown, Node *escontext);
+extern bool hm_encodable(const char *canon, int len, const char *shown, int shownlen,
+						 Node *escontext);
 
 /*
  * The internal error for ICU failing while canonicalizing shown (the input

@@ -52,7 +52,7 @@ make_handle(const char *str, int len, Node *escontext)
 						   "handle", pnstrdup(str, len)),
 					errdetail("%s", err.detail)));
 	}
-	if (!hm_encodable(out, (int) outlen, pnstrdup(str, len), escontext))
+	if (!hm_encodable(out, (int) outlen, str, len, escontext))
 		return NULL;
 	return cstring_to_text_with_len(out, (int) outlen);
 }

@@ -264,7 +264,8 @@ canonical_or_refuse(text *candidate, const char *utf8, int len, const PolicyVers
 		refuse_candidate(candidate, pol ? pol : hm_policy_version_at(as_of), err.detail);
 	}
 	/* the type's own refusal (22P02) of what the database cannot hold */
-	(void) hm_encodable(canon, (int) canonlen, text_to_cstring(candidate), NULL);
+	(void) hm_encodable(canon, (int) canonlen, VARDATA_ANY(candidate),
+					   VARSIZE_ANY_EXHDR(candidate), NULL);
 	return canonlen;
 }
 
