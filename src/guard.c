@@ -47,6 +47,10 @@ typedef struct GateTarget
 	int			time_arg;		/* the write's time (as_of, at, active_at), or -1 */
 	const char *time_name;
 	int			dry_run_arg;	/* a dry run only reads: any time, or -1 */
+	int			later_arg;		/* a time it sets for later (ends_at, expires_at,
+								 * effective_from), or -1 */
+	const char *later_name;
+	int			batch_arg;		/* batch_size, or -1 */
 } GateTarget;
 
 /*
@@ -63,6 +67,8 @@ find_time_args(HeapTuple proctup, GateTarget *target, MemoryContext cxt)
 
 	target->time_arg = -1;
 	target->dry_run_arg = -1;
+	target->later_arg = -1;
+	target->batch_arg = -1;
 	for (int i = 0; names != NULL && i < n; i++)
 	{
 		if (types[i] == TIMESTAMPTZOID &&
@@ -72,9 +78,59 @@ find_time_args(HeapTuple proctup, GateTarget *target, MemoryContext cxt)
 			target->time_arg = i;
 			target->time_name = MemoryContextStrdup(cxt, names[i]);
 		}
+		else if (types[i] == TIMESTAMPTZOID &&
+				 (strcmp(names[i], "ends_at") == 0 || strcmp(names[i], "expires_at") == 0 ||
+				  strcmp(names[i], "effective_from") == 0))
+		{
+			target->later_arg = i;
+			target->later_name = MemoryContextStrdup(cxt, names[i]);
+		}
 		else if (types[i] == BOOLOID && strcmp(names[i], "dry_run") == 0)
 			target->dry_run_arg = i;
+		else if (types[i] == INT4OID && strcmp(names[i], "batch_size") == 0)
+			target->batch_arg = i;
 	}
+}
+
+/*
+ * What the gate refuses before any implementation runs, in one place: a
+ * write without a time, a time that is not the server's (server_time.c), a
+ * deadline or start that is infinite or beyond the horizon (an auction that
+ * never ends would hold its bidders' money for ever; a policy version at
+ * 'infinity' would block every later one), and a batch of nothing (a run
+ * that succeeds while doing nothing hides from its cron job).
+ */
+static void
+check_gate_args(GateTarget *target, FunctionCallInfo call)
+{
+	if (target->time_arg >= 0)
+	{
+		NullableDatum *t = &call->args[target->time_arg];
+		bool		dry_run = target->dry_run_arg >= 0 &&
+			!call->args[target->dry_run_arg].isnull &&
+			DatumGetBool(call->args[target->dry_run_arg].value);
+
+		if (t->isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not be null", target->time_name),
+					 errhint("Leave it out: it defaults to now().")));
+		if (dry_run)
+			hm_check_finite_time(DatumGetTimestampTz(t->value), target->time_name);
+		else
+			t->value = TimestampTzGetDatum(hm_write_time(DatumGetTimestampTz(t->value),
+														 target->time_name));
+	}
+	if (target->later_arg >= 0 && !call->args[target->later_arg].isnull)
+		hm_check_later_time(DatumGetTimestampTz(call->args[target->later_arg].value),
+							target->later_name);
+	if (target->batch_arg >= 0 &&
+		(call->args[target->batch_arg].isnull || DatumGetInt32(call->args[target->batch_arg].value) < 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch_size must be at least 1"),
+				 errdetail("It was %s.", call->args[target->batch_arg].isnull ? "NULL" :
+						   psprintf("%d", DatumGetInt32(call->args[target->batch_arg].value)))));
 }
 
 static GateTarget *
@@ -129,19 +185,8 @@ hm_gate_call(FunctionCallInfo fcinfo)
 	 * outermost gate only: an implementation that calls another API
 	 * function passes a time the extension computed itself.
 	 */
-	if (gate_depth == 0 && target->time_arg >= 0 && !call->args[target->time_arg].isnull)
-	{
-		TimestampTz asked = DatumGetTimestampTz(call->args[target->time_arg].value);
-		bool		dry_run = target->dry_run_arg >= 0 &&
-			!call->args[target->dry_run_arg].isnull &&
-			DatumGetBool(call->args[target->dry_run_arg].value);
-
-		if (dry_run)
-			hm_check_finite_time(asked, target->time_name);
-		else
-			call->args[target->time_arg].value =
-				TimestampTzGetDatum(hm_write_time(asked, target->time_name));
-	}
+	if (gate_depth == 0)
+		check_gate_args(target, call);
 
 	if (gate_depth == 0)
 		gate_actor = GetUserId();

@@ -75,6 +75,7 @@ extern void hm_check_unicode_versions(void);
  */
 extern TimestampTz hm_write_time(TimestampTz asked, const char *arg);
 extern void hm_check_finite_time(TimestampTz asked, const char *arg);
+extern void hm_check_later_time(TimestampTz asked, const char *arg);
 extern bool hm_simulated_time(void);
 extern void hm_server_time_init(void);
 

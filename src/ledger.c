@@ -14,6 +14,7 @@
 #include "common/int.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -621,7 +622,8 @@ transfer_sum(Relation entries, int64 transfer_id)
 
 	if (transfer_sum_plan == NULL || transfer_sum_relid != RelationGetRelid(entries))
 	{
-		char	   *sql = psprintf("SELECT coalesce(sum(amount), 0)::int8 FROM %s WHERE transfer_id = $1",
+		char	   *sql = psprintf("SELECT COALESCE(pg_catalog.sum(amount), 0)::pg_catalog.int8 FROM %s "
+								   "WHERE transfer_id OPERATOR(pg_catalog.=) $1",
 								   quote_qualified_identifier(get_namespace_name(RelationGetNamespace(entries)),
 															  RelationGetRelationName(entries)));
 		SPIPlanPtr	plan = SPI_prepare(sql, 1, types);
@@ -649,6 +651,7 @@ hm_entries_balanced(PG_FUNCTION_ARGS)
 	int64		sum;
 	Oid			save_user;
 	int			save_sec;
+	int			save_nestlevel;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 		elog(ERROR, "hm_entries_balanced must be an AFTER INSERT trigger");
@@ -663,14 +666,24 @@ hm_entries_balanced(PG_FUNCTION_ARGS)
 	 * trigger fires at the COMMIT of whoever wrote the entries, and the
 	 * application's role has no privilege on the table (the API functions
 	 * that wrote it are SECURITY DEFINER, but they have returned by now).
+	 * Under the owner's identity nothing may resolve through the committing
+	 * session's search_path (a role that planted its own sum() or = in a
+	 * schema ahead of pg_catalog would run it as the owner), so the path is
+	 * pinned for the statement, every name in it is qualified, and the
+	 * operation is restricted as a maintenance command's is.
 	 */
 	GetUserIdAndSecContext(&save_user, &save_sec);
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	SetUserIdAndSecContext(RelationGetForm(trigdata->tg_relation)->relowner,
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS |
+						   SECURITY_RESTRICTED_OPERATION);
 	SPI_connect();
 	sum = transfer_sum(trigdata->tg_relation, transfer_id);
 	SPI_finish();
 	SetUserIdAndSecContext(save_user, save_sec);
+	AtEOXact_GUC(false, save_nestlevel);
 	if (sum != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),

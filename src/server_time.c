@@ -85,6 +85,28 @@ hm_write_time(TimestampTz asked, const char *arg)
 	return now;
 }
 
+/*
+ * A time a write sets for later (an auction's end, an offer's expiry, a
+ * policy version's start): finite, and within ten years of the server's
+ * time, so that a typo ('20260-01-01') cannot freeze money or block every
+ * later version.  Simulated time may go anywhere finite.
+ */
+#define HM_LATER_HORIZON_USECS (INT64CONST(3653) * USECS_PER_DAY)
+
+void
+hm_check_later_time(TimestampTz asked, const char *arg)
+{
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+
+	hm_check_finite_time(asked, arg);
+	if (!simulated_time && asked > now + HM_LATER_HORIZON_USECS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s is too far ahead", arg),
+				 errdetail("%s is %s; it may be at most ten years after the server's time, %s.",
+						   arg, utc_text(asked), utc_text(now))));
+}
+
 bool
 hm_simulated_time(void)
 {

@@ -18,10 +18,10 @@ unset PGOPTIONS                       # as deployed: no simulated time
 db=hm_roles
 roles=(hm_app hm_admin hm_public)
 
-psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db TEMPLATE template1"
 su_sql() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 su_sql <<SQL
-CREATE EXTENSION handle_market;
+CREATE EXTENSION IF NOT EXISTS handle_market;
 DO \$\$ BEGIN
     CREATE ROLE hm_app LOGIN PASSWORD '${PGPASSWORD:-x}';
     CREATE ROLE hm_admin LOGIN PASSWORD '${PGPASSWORD:-x}';
@@ -125,6 +125,7 @@ admin|SELECT handle_market.pricing_at(now())
 admin|SELECT handle_market.commission_bps('none', now())
 admin|SELECT handle_market.start_platform_auction('pauc_{n}', 10000, now() + interval '1 day')
 admin|SELECT handle_market.check_invariants()
+admin|SELECT handle_market.status(true)
 admin|SELECT handle_market.ledger_balance(1)
 admin|SELECT handle_market.release_lock_try(), handle_market.release_lock_release()
 admin|SELECT handle_market.settle_lock_try(), handle_market.settle_lock_release()
@@ -218,6 +219,20 @@ check "admin: a release a year ahead is refused (HM017)" HM017 \
     "$(state_of hm_admin "CALL handle_market.release_dormant(now() + interval '1 year')")"
 check "admin: a dry run may look a year ahead" ok \
     "$(state_of hm_admin "CALL handle_market.release_dormant(now() + interval '1 year', 100, true)")"
+check "app: an auction that never ends is refused (22023)" 22023 \
+    "$(state_of hm_app "SELECT handle_market.start_auction('own_1', 101, 1000, 'infinity')")"
+check "app: nor one that ends in 20 years (22023)" 22023 \
+    "$(state_of hm_app "SELECT handle_market.start_auction('own_1', 101, 1000, now() + interval '20 years')")"
+check "app: an offer that never expires is refused (22023)" 22023 \
+    "$(state_of hm_app "SELECT handle_market.make_offer('target_1', 102, 1000, 'infinity', 'o-inf')")"
+check "app: a write with a NULL time is refused (22004)" 22004 \
+    "$(state_of hm_app "SELECT handle_market.register_handle(101, 'null_time', NULL)")"
+check "admin: a policy version at infinity is refused (22023)" 22023 \
+    "$(state_of hm_admin "SELECT handle_market.add_policy_version('infinity', '{}')")"
+check "admin: a settlement of batches of 0 is refused (22023)" 22023 \
+    "$(state_of hm_admin "CALL handle_market.settle_auctions(batch_size => 0)")"
+check "admin: a settlement batch at a NULL time is refused (22004)" 22004 \
+    "$(state_of hm_admin "SELECT handle_market.settle_batch(NULL, 10)")"
 check "admin: release_dormant('infinity') is refused (22023)" 22023 \
     "$(state_of hm_admin "CALL handle_market.release_dormant('infinity')")"
 last=$(su_sql -c "SELECT last_active_at > now() - interval '1 hour' AND last_active_at <= now() FROM handle_market.accounts WHERE account_id = 101")
@@ -291,6 +306,24 @@ check "cancel_auction with a key ..." ok "$(state_of hm_app "SELECT handle_marke
 check "... retried after a lost answer succeeds again" ok "$(state_of hm_app "SELECT handle_market.cancel_auction('retry_1', 104, idempotency_key => 'ca-1')")"
 check "without the key the second cancel is refused (HM008)" HM008 "$(state_of hm_app "SELECT handle_market.cancel_auction('retry_1', 104)")"
 
+# --- The commit-time balance check runs as the table's owner: nothing in it
+# may resolve through the committing session's search_path ---
+psql -X -q -d "$db" -c "DROP SCHEMA IF EXISTS hm_app_own CASCADE" -c "CREATE SCHEMA hm_app_own AUTHORIZATION hm_app" >/dev/null
+plant=$(PGPASSWORD=${PGPASSWORD:-x} psql -X -q -At -U hm_app -d "$db" -v ON_ERROR_STOP=1 <<'EOF2' 2>&1
+CREATE FUNCTION hm_app_own.evil(s numeric, v bigint) RETURNS numeric LANGUAGE plpgsql AS
+$$BEGIN RAISE EXCEPTION 'planted code ran as %', current_user; END$$;
+CREATE AGGREGATE hm_app_own.sum(bigint) (sfunc = hm_app_own.evil, stype = numeric, initcond = '0');
+CREATE FUNCTION hm_app_own.eq(bigint, bigint) RETURNS boolean LANGUAGE plpgsql AS
+$$BEGIN RAISE EXCEPTION 'planted operator ran as %', current_user; END$$;
+CREATE OPERATOR hm_app_own.= (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = hm_app_own.eq);
+SET search_path = hm_app_own, pg_catalog;
+SELECT handle_market.deposit(101, 100, 'planted-1') > 0;
+EOF2
+)
+check "a deposit committed under a search_path with a planted sum() and = runs neither" t "$plant"
+check "... and the role did not become anything it was not" "false|false" \
+    "$(su_sql -c "SELECT rolsuper || '|' || rolcreaterole FROM pg_roles WHERE rolname = 'hm_app'")"
+
 # --- Tables: nobody but the API writes; the app reads nothing directly ---
 check "app: no SELECT on the ledger (42501)" 42501 "$(state_of hm_app "SELECT count(*) FROM handle_market.transfers")"
 check "app: no INSERT into accounts (42501)" 42501 "$(state_of hm_app "INSERT INTO handle_market.accounts (account_id) VALUES (999)")"
@@ -299,7 +332,7 @@ check "the books balance after all of the above" "" "$(su_sql -c "SELECT string_
 
 # --- A schema created before CREATE EXTENSION by another role ---
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS hm_planted" -c "DROP ROLE IF EXISTS hm_dbowner" \
-    -c "CREATE ROLE hm_dbowner LOGIN PASSWORD '${PGPASSWORD:-x}'" -c "CREATE DATABASE hm_planted OWNER hm_dbowner" >/dev/null
+    -c "CREATE ROLE hm_dbowner LOGIN PASSWORD '${PGPASSWORD:-x}'" -c "CREATE DATABASE hm_planted OWNER hm_dbowner TEMPLATE template0" >/dev/null
 PGPASSWORD=${PGPASSWORD:-x} psql -X -q -U hm_dbowner -d hm_planted -c "CREATE SCHEMA handle_market" >/dev/null
 out=$(psql -X -q -d hm_planted -c '\set VERBOSITY sqlstate' -c "CREATE EXTENSION handle_market" 2>&1)
 check "CREATE EXTENSION refuses a schema another role owns (42501)" "ERROR:  42501" "$out"
