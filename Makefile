@@ -8,7 +8,8 @@
 #   make unit / make fuzz    core unit tests / libFuzzer smoke, no server
 
 EXTENSION = handle_market
-EXTVERSION = 1.0
+# The version lives in one place, the control file's default_version.
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big = handle_market
 CORE_SRCS = $(addprefix src/core/, utf8.c unicode_chars.c bidi_rule.c \
@@ -21,8 +22,12 @@ GLUE_SRCS = $(addprefix src/, handle_market.c handle_type.c \
 	server_time.c)
 OBJS = $(CORE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
 
+# The current version's install script is built from src/sql/*.sql; every
+# released version's install script and every update script are frozen in
+# versions/ (see CHANGELOG.md).
 SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+DATA = $(filter-out versions/$(EXTENSION)--$(EXTVERSION).sql,$(wildcard versions/$(EXTENSION)--*.sql))
 
 REGRESS = handle_type handle_errors handle_index confusable_key \
 	check_handle unicode_versions encodings lifecycle

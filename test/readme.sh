@@ -17,9 +17,9 @@ cd "$(dirname "$0")/.."
 . test/lib.sh
 unset PGOPTIONS
 db=hm_readme
-psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db TEMPLATE template1" >/dev/null
 psql -X -q -d postgres -c "DROP ROLE IF EXISTS app_backend" -c "DROP ROLE IF EXISTS dba_ops" >/dev/null 2>&1
-psql -X -q -d "$db" -c "CREATE EXTENSION handle_market" >/dev/null
+psql -X -q -d "$db" -c "CREATE EXTENSION IF NOT EXISTS handle_market" >/dev/null
 
 run_as() {    # run_as ROLE SQL: prints the result, or ERROR: <message>
     local set_role=""

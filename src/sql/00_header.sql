@@ -1,4 +1,5 @@
--- handle_market--1.0.sql: built by the Makefile from src/sql/*.sql, in order.
+-- handle_market--<version>.sql: built by the Makefile from src/sql/*.sql, in
+-- order, for the version in handle_market.control.
 
 \echo Use "CREATE EXTENSION handle_market" to load this file. \quit
 

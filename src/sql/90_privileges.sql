@@ -44,77 +44,142 @@ GRANT EXECUTE ON FUNCTION
     @extschema@.minimum_bid(bigint, bigint)
     TO PUBLIC;
 
+-- Who may call what, as data: grant_app() and grant_admin() read it, and an
+-- update script that adds a function adds its row, then re-grants every
+-- recorded role (_regrant), so a role granted under an older version can
+-- call what the new one adds.  test/roles.sh checks every function against
+-- it.  Routines are named as in GRANT, within the extension's schema.
+CREATE TABLE @extschema@.api_grants (
+    routine text PRIMARY KEY,
+    is_procedure boolean NOT NULL DEFAULT false,
+    level text NOT NULL CHECK (level IN ('app', 'admin'))
+);
+COMMENT ON TABLE @extschema@.api_grants IS
+    'who may call each API routine: app (grant_app) or admin (grant_admin); written by the extension''s scripts';
+INSERT INTO @extschema@.api_grants (routine, level) VALUES
+    ('upsert_account(bigint, text, boolean, timestamptz)', 'app'),
+    ('set_account_status(bigint, text)', 'app'),
+    ('touch(bigint, timestamptz)', 'app'),
+    ('activity_status(timestamptz, timestamptz)', 'app'),
+    ('policy_at(timestamptz)', 'app'),
+    ('register_handle(bigint, text, timestamptz)', 'app'),
+    ('restore_handle(text, bigint, timestamptz)', 'app'),
+    ('lookup(text, timestamptz)', 'app'),
+    ('price(text, timestamptz)', 'app'),
+    ('quote(text, bigint, timestamptz)', 'app'),
+    ('outbox_after(bigint, integer)', 'app'),
+    ('deposit(bigint, bigint, text, timestamptz)', 'app'),
+    ('withdraw(bigint, bigint, text, timestamptz)', 'app'),
+    ('balance(bigint)', 'app'),
+    ('list_handle(text, bigint, bigint, timestamptz, text)', 'app'),
+    ('unlist_handle(text, bigint, timestamptz, text)', 'app'),
+    ('buy(text, bigint, bigint, text, timestamptz)', 'app'),
+    ('transfer_handle(text, bigint, bigint, text, timestamptz)', 'app'),
+    ('start_auction(text, bigint, bigint, timestamptz, timestamptz, text)', 'app'),
+    ('cancel_auction(text, bigint, timestamptz, text)', 'app'),
+    ('bid(text, bigint, bigint, text, timestamptz)', 'app'),
+    ('make_offer(text, bigint, bigint, timestamptz, text, timestamptz)', 'app'),
+    ('accept_offer(bigint, bigint, timestamptz, text)', 'app'),
+    ('cancel_offer(bigint, bigint, timestamptz, text)', 'app'),
+    ('hold_handle(text, text, timestamptz)', 'admin'),
+    ('release_hold(text, timestamptz)', 'admin'),
+    ('reserve_handle(text, text, text, text)', 'admin'),
+    ('unreserve_handle(text)', 'admin'),
+    ('add_policy_version(timestamptz, jsonb)', 'admin'),
+    ('set_premium(text, bigint, text)', 'admin'),
+    ('unset_premium(text)', 'admin'),
+    ('add_pricing_version(timestamptz, jsonb)', 'admin'),
+    ('pricing_at(timestamptz)', 'admin'),
+    ('commission_bps(text, timestamptz)', 'admin'),
+    ('start_release_run(timestamptz, integer, boolean)', 'admin'),
+    ('release_batch(bigint)', 'admin'),
+    ('finish_release_run(bigint)', 'admin'),
+    ('check_invariants()', 'admin'),
+    ('ledger_balance(bigint)', 'admin'),
+    ('start_platform_auction(text, bigint, timestamptz, timestamptz)', 'admin'),
+    ('settle_batch(timestamptz, integer)', 'admin'),
+    ('settle_lock_try()', 'admin'),
+    ('settle_lock_release()', 'admin'),
+    ('release_lock_try()', 'admin'),
+    ('release_lock_release()', 'admin'),
+    ('status(boolean)', 'admin'),
+    -- settle_auctions() is invoker-rights and checks its as_of with it
+    ('_write_time(timestamptz, text)', 'admin');
+INSERT INTO @extschema@.api_grants (routine, is_procedure, level) VALUES
+    ('release_dormant(timestamptz, integer, boolean)', true, 'admin'),
+    ('settle_auctions(timestamptz, integer)', true, 'admin');
+
+-- The roles granted, so that an update can grant them what it adds.
+CREATE TABLE @extschema@.grantees (
+    role text PRIMARY KEY,
+    level text NOT NULL CHECK (level IN ('app', 'admin')),
+    granted_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE @extschema@.grantees IS
+    'the roles grant_app() and grant_admin() were given, re-granted by every update';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.grantees', '');
+-- the REVOKE at the top of this file ran before these tables existed
+REVOKE ALL ON @extschema@.api_grants, @extschema@.grantees FROM PUBLIC;
+
 CREATE FUNCTION @extschema@.grant_app(role regrole) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    r record;
 BEGIN
     EXECUTE format('GRANT USAGE ON SCHEMA @extschema@ TO %s', role);
-    EXECUTE format('GRANT EXECUTE ON FUNCTION
-        @extschema@.upsert_account(bigint, text, boolean, timestamptz),
-        @extschema@.set_account_status(bigint, text),
-        @extschema@.touch(bigint, timestamptz),
-        @extschema@.activity_status(timestamptz, timestamptz),
-        @extschema@.policy_at(timestamptz),
-        @extschema@.register_handle(bigint, text, timestamptz),
-        @extschema@.restore_handle(text, bigint, timestamptz),
-        @extschema@.lookup(text, timestamptz),
-        @extschema@.price(text, timestamptz),
-        @extschema@.quote(text, bigint, timestamptz),
-        @extschema@.outbox_after(bigint, integer),
-        @extschema@.deposit(bigint, bigint, text, timestamptz),
-        @extschema@.withdraw(bigint, bigint, text, timestamptz),
-        @extschema@.balance(bigint),
-        @extschema@.list_handle(text, bigint, bigint, timestamptz, text),
-        @extschema@.unlist_handle(text, bigint, timestamptz, text),
-        @extschema@.buy(text, bigint, bigint, text, timestamptz),
-        @extschema@.transfer_handle(text, bigint, bigint, text, timestamptz),
-        @extschema@.start_auction(text, bigint, bigint, timestamptz, timestamptz, text),
-        @extschema@.cancel_auction(text, bigint, timestamptz, text),
-        @extschema@.bid(text, bigint, bigint, text, timestamptz),
-        @extschema@.make_offer(text, bigint, bigint, timestamptz, text, timestamptz),
-        @extschema@.accept_offer(bigint, bigint, timestamptz, text),
-        @extschema@.cancel_offer(bigint, bigint, timestamptz, text) TO %s', role);
+    FOR r IN SELECT g.routine, g.is_procedure FROM @extschema@.api_grants g
+              WHERE g.level = 'app' ORDER BY g.routine LOOP
+        EXECUTE format('GRANT EXECUTE ON %s @extschema@.%s TO %s',
+                       CASE WHEN r.is_procedure THEN 'PROCEDURE' ELSE 'FUNCTION' END, r.routine, role);
+    END LOOP;
+    INSERT INTO @extschema@.grantees AS g (role, level) VALUES (grant_app.role::text, 'app')
+    ON CONFLICT ON CONSTRAINT grantees_pkey DO NOTHING;
 END $$;
 COMMENT ON FUNCTION @extschema@.grant_app(regrole) IS
-    'lets a role use the application API: accounts, activity, registration, restore, lookup, outbox, money, sales, auctions, offers';
+    'lets a role use the application API: accounts, activity, registration, restore, lookup, outbox, money, sales, auctions, offers; the role is recorded, and every update grants it what the update adds';
 
 CREATE FUNCTION @extschema@.grant_admin(role regrole) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    r record;
 BEGIN
     PERFORM @extschema@.grant_app(role);
-    EXECUTE format('GRANT EXECUTE ON FUNCTION
-        @extschema@.hold_handle(text, text, timestamptz),
-        @extschema@.release_hold(text, timestamptz),
-        @extschema@.reserve_handle(text, text, text, text),
-        @extschema@.unreserve_handle(text),
-        @extschema@.add_policy_version(timestamptz, jsonb),
-        @extschema@.set_premium(text, bigint, text),
-        @extschema@.unset_premium(text),
-        @extschema@.add_pricing_version(timestamptz, jsonb),
-        @extschema@.pricing_at(timestamptz),
-        @extschema@.commission_bps(text, timestamptz),
-        @extschema@.start_release_run(timestamptz, integer, boolean),
-        @extschema@.release_batch(bigint),
-        @extschema@.finish_release_run(bigint),
-        @extschema@.check_invariants(),
-        @extschema@.ledger_balance(bigint),
-        @extschema@.start_platform_auction(text, bigint, timestamptz, timestamptz),
-        @extschema@.settle_batch(timestamptz, integer),
-        @extschema@.settle_lock_try(), @extschema@.settle_lock_release(),
-        @extschema@.release_lock_try(), @extschema@.release_lock_release(),
-        -- settle_auctions() is invoker-rights and checks its as_of with it
-        @extschema@._write_time(timestamptz, text) TO %s', role);
-    EXECUTE format('GRANT EXECUTE ON PROCEDURE
-        @extschema@.release_dormant(timestamptz, integer, boolean),
-        @extschema@.settle_auctions(timestamptz, integer) TO %s', role);
+    FOR r IN SELECT g.routine, g.is_procedure FROM @extschema@.api_grants g
+              WHERE g.level = 'admin' ORDER BY g.routine LOOP
+        EXECUTE format('GRANT EXECUTE ON %s @extschema@.%s TO %s',
+                       CASE WHEN r.is_procedure THEN 'PROCEDURE' ELSE 'FUNCTION' END, r.routine, role);
+    END LOOP;
     -- operators and auditors read everything; nobody writes but the API
     EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA @extschema@ TO %s', role);
+    UPDATE @extschema@.grantees SET level = 'admin' WHERE grantees.role = grant_admin.role::text;
 END $$;
 -- Only the extension's owner grants (a GRANT by anyone else grants nothing,
 -- but says so in warnings); the REVOKE at the top ran before these existed.
 REVOKE EXECUTE ON FUNCTION @extschema@.grant_app(regrole), @extschema@.grant_admin(regrole) FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.grant_admin(regrole) IS
-    'lets a role do what the application does, plus holds, reservations, policy and pricing versions, release runs, platform auctions and settlement, and read every table';
+    'lets a role do what the application does, plus holds, reservations, policy and pricing versions, release runs, platform auctions and settlement, and read every table; the role is recorded, and every update grants it what the update adds';
+
+-- Run at the end of every update script: each recorded role gets what the
+-- new version adds.  A role dropped since is skipped with a notice.
+CREATE FUNCTION @extschema@._regrant() RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN SELECT r.role, r.level FROM @extschema@.grantees r ORDER BY r.role LOOP
+        IF to_regrole(g.role) IS NULL THEN
+            RAISE NOTICE 'handle_market: role % was dropped; it is not granted again', g.role;
+        ELSIF g.level = 'admin' THEN
+            PERFORM @extschema@.grant_admin(g.role::regrole);
+        ELSE
+            PERFORM @extschema@.grant_app(g.role::regrole);
+        END IF;
+    END LOOP;
+END $$;
+REVOKE EXECUTE ON FUNCTION @extschema@._regrant() FROM PUBLIC;

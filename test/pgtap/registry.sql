@@ -46,7 +46,8 @@ SELECT is(activity_status(pg_temp.day(0), pg_temp.day(30)), 'inactive', 'inactiv
 SELECT is(activity_status(pg_temp.day(0), pg_temp.day(30), '31 days'), 'active', 'the period is an argument of the C function');
 SELECT throws_ok($$ SELECT touch(99) $$, 'HM011', 'account 99 does not exist', 'touch on an unknown account');
 SELECT throws_ok($$ SELECT touch(NULL) $$, '22004', 'account_id must not be null', 'touch on a NULL account');
-SELECT lives_ok($$ SELECT touch(1, NULL) $$, 'a touch at NULL time does nothing');
+SELECT throws_ok($$ SELECT touch(1, NULL) $$, '22004', 'at must not be null',
+                 'a touch at a NULL time is refused, as every write without a time is (it did nothing before: a caller''s bug went unseen)');
 SELECT lives_ok($$ SELECT touch(1, pg_temp.day(0) + interval '59 minutes') $$, 'a touch within the resolution');
 SELECT is((SELECT last_active_at FROM accounts WHERE account_id = 1), pg_temp.day(0), 'a touch within the resolution writes nothing');
 SELECT lives_ok($$ SELECT touch(3, pg_temp.day(0) + interval '2 hours') $$, 'a touch past the resolution');

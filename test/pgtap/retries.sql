@@ -228,8 +228,8 @@ SELECT is(pg_temp.error_of($$ SELECT add_policy_version(pg_temp.day(150), '{}') 
           '22023: a new policy version must start after the last one / Version 3 starts at 2026-07-20 00:00:00+00.',
           'add_policy_version: a time before the last version is refused as before');
 SELECT is(pg_temp.error_of($$ SELECT add_policy_version('-infinity', '{}') $$),
-          '22023: a new policy version must start after the last one / Version 3 starts at 2026-07-20 00:00:00+00.',
-          'add_policy_version: the first version''s time is no retry');
+          '22023: effective_from must be a finite time / effective_from is -infinity.',
+          'add_policy_version: the first version''s time is no retry (the gate refuses an infinite start before anything)');
 
 -- add_pricing_version ------------------------------------------------------
 SELECT is(add_pricing_version(pg_temp.day(100), '{"tiers": {"4": 2000000, "5": 250000, "6": 50000, "7": 5000}, "commission_bps": {"basic": 700}}'), 2,

@@ -17,7 +17,7 @@ CREATE ROLE hm_test_touch;
 SET client_min_messages = warning;
 CREATE EXTENSION pgtap;
 CREATE EXTENSION dblink;
-CREATE EXTENSION handle_market;
+CREATE EXTENSION IF NOT EXISTS handle_market;
 -- The superuser only installs (and, through PGOPTIONS in make test, turns
 -- handle_market.simulated_time on for this calendar-walking test; the value
 -- stays after SET ROLE), and does what is marked below.  Everything else runs
@@ -121,7 +121,7 @@ SELECT pg_temp.other($$ handle_market.touch(1, '2026-01-01 01:30+00') $$) \gset
 -- the role again: the new extension's objects carry none of the old grants.
 RESET ROLE;
 DROP EXTENSION handle_market;
-CREATE EXTENSION handle_market;
+CREATE EXTENSION IF NOT EXISTS handle_market;
 SELECT handle_market.grant_admin('hm_test_touch') \gset
 SET ROLE hm_test_touch;
 SELECT upsert_account(1, active_at => '2026-06-01 00:00+00') \gset

@@ -1,0 +1,62 @@
+-- src/sql/85_status.sql: one function a DBA and a monitoring system read
+-- (postgres_exporter's custom queries: a metric, its labels, a value).
+-- Invoker's rights: the operators' role reads every table (grant_admin).
+
+CREATE FUNCTION @extschema@.status(with_invariants boolean DEFAULT false)
+    RETURNS TABLE (metric text, labels text, value numeric)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    -- the registry: handles by stored state, and those under a hold
+    SELECT 'handles', 'state=' || h.state, count(*)::numeric
+      FROM @extschema@.handles h GROUP BY h.state
+    UNION ALL
+    SELECT 'handles', 'state=held', count(*)::numeric
+      FROM @extschema@.handles h WHERE h.hold_reason IS NOT NULL
+    UNION ALL
+    -- the last release run (dry or not): how far it got and how fast
+    SELECT 'release_run_' || m.k, 'run_id=' || r.run_id || ',status=' || r.status || ',dry_run=' || r.dry_run, m.v
+      FROM (SELECT * FROM @extschema@.release_runs ORDER BY run_id DESC LIMIT 1) r,
+           LATERAL (VALUES
+               ('batches', r.batches::numeric),
+               ('examined', r.examined::numeric),
+               ('noticed', r.noticed::numeric),
+               ('released', r.released::numeric),
+               ('seconds', round(extract(epoch FROM coalesce(r.finished_at, clock_timestamp()) - r.started_at), 3)),
+               ('examined_per_second',
+                round(r.examined / greatest(extract(epoch FROM coalesce(r.finished_at, clock_timestamp()) - r.started_at), 0.001), 1)),
+               -- a running run's handles still ahead of it, at its rate so far
+               ('seconds_left', CASE WHEN r.status = 'running' AND r.examined > 0 THEN
+                    round((SELECT count(*) FROM @extschema@.handles h
+                            WHERE r.last_handle IS NULL OR h.handle OPERATOR(@extschema@.>) r.last_handle)
+                          * extract(epoch FROM clock_timestamp() - r.started_at) / r.examined, 1) END)
+           ) m(k, v)
+    UNION ALL
+    -- settlement: auctions that have ended and wait for settle_auctions()
+    SELECT 'auctions', 'state=' || a.state, count(*)::numeric
+      FROM @extschema@.auctions a GROUP BY a.state
+    UNION ALL
+    SELECT 'auctions_ended_unsettled', '', count(*)::numeric
+      FROM @extschema@.auctions a WHERE a.state = 'open' AND a.ends_at <= now()
+    UNION ALL
+    SELECT 'offers_expired_open', '', count(*)::numeric
+      FROM @extschema@.offers o WHERE o.state = 'open' AND o.expires_at <= now()
+    UNION ALL
+    -- escrow: money set aside by open bids and offers
+    SELECT 'holds_pending', '', count(*)::numeric
+      FROM @extschema@.holds WHERE state = 'pending'
+    UNION ALL
+    SELECT 'holds_pending_cents', '', coalesce(sum(amount), 0)::numeric
+      FROM @extschema@.holds WHERE state = 'pending'
+    UNION ALL
+    -- the outbox: the newest message, for lag against a consumer's cursor
+    SELECT 'outbox_last_message_id', '', coalesce(max(message_id), 0)::numeric
+      FROM @extschema@.outbox
+    UNION ALL
+    -- a full check reads every table: off by default
+    SELECT 'invariant_violations', '', count(*)::numeric
+      FROM @extschema@.check_invariants() WHERE with_invariants;
+END;
+REVOKE EXECUTE ON FUNCTION @extschema@.status(boolean) FROM PUBLIC;      -- grant_admin() grants it
+COMMENT ON FUNCTION @extschema@.status(boolean) IS
+    'for operators and monitoring: handles by state, the last release run''s progress and rate, auctions and offers waiting for settlement, pending holds, the outbox''s last message, and (with_invariants) the count of invariant violations';
