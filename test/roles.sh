@@ -132,6 +132,7 @@ admin|SELECT handle_market.settle_lock_try(), handle_market.settle_lock_release(
 admin|DO $$ DECLARE r bigint := handle_market.start_release_run(now(), 10, true); BEGIN PERFORM handle_market.release_batch(r); PERFORM handle_market.finish_release_run(r); END $$
 admin|CALL handle_market.release_dormant(now(), 100, true)
 admin|CALL handle_market.release_dormant()
+admin|CALL handle_market.release_dormant(now(), 2, true, interval '10 milliseconds')
 admin|SELECT handle_market.settle_batch(now(), 10)
 admin|CALL handle_market.settle_auctions()
 admin|SELECT count(*) FROM handle_market.transfers
@@ -229,6 +230,10 @@ check "app: a write with a NULL time is refused (22004)" 22004 \
     "$(state_of hm_app "SELECT handle_market.register_handle(101, 'null_time', NULL)")"
 check "admin: a policy version at infinity is refused (22023)" 22023 \
     "$(state_of hm_admin "SELECT handle_market.add_policy_version('infinity', '{}')")"
+check "admin: a pause of a day between batches is refused (22023)" 22023 \
+    "$(state_of hm_admin "CALL handle_market.release_dormant(pause => interval '1 day')")"
+check "admin: settlement with a pause between batches runs" ok \
+    "$(state_of hm_admin "CALL handle_market.settle_auctions(pause => interval '10 milliseconds')")"
 check "admin: a settlement of batches of 0 is refused (22023)" 22023 \
     "$(state_of hm_admin "CALL handle_market.settle_auctions(batch_size => 0)")"
 check "admin: a settlement batch at a NULL time is refused (22004)" 22004 \

@@ -222,5 +222,117 @@ BEGIN
 END $$;
 REVOKE EXECUTE ON FUNCTION @extschema@._regrant() FROM PUBLIC;
 
+-- A pause between batches for release_dormant() and settle_auctions() (a
+-- new last argument, so the procedures are made again).
+-- The pause a batch procedure takes between batches (pg_partman's p_wait),
+-- so that a run can be gentle on a busy primary: checked once, before the
+-- first batch.  At most an hour: a longer pause is a scheduling job's.
+CREATE FUNCTION @extschema@._batch_pause(pause interval) RETURNS interval
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pause IS NULL THEN
+        RAISE EXCEPTION 'pause must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF pause < interval '0' OR pause > interval '1 hour' THEN
+        RAISE EXCEPTION 'pause must be between 0 and 1 hour'
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('It was %s.', pause);
+    END IF;
+    RETURN pause;
+END $$;
+REVOKE EXECUTE ON FUNCTION @extschema@._batch_pause(interval) FROM PUBLIC;
+DROP PROCEDURE @extschema@.release_dormant(timestamptz, integer, boolean);
+CREATE PROCEDURE @extschema@.release_dormant(as_of timestamptz DEFAULT now(),
+                                             batch_size integer DEFAULT 10000,
+                                             dry_run boolean DEFAULT false,
+                                             pause interval DEFAULT '0')
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_run bigint;
+    v_batch record;
+    v_total record;
+    v_batches integer := 0;
+    v_pause interval := @extschema@._batch_pause(pause);
+BEGIN
+    IF pg_catalog.pg_is_in_recovery() THEN
+        RAISE NOTICE 'release_dormant: this server is a replica; nothing to do';
+        RETURN;
+    END IF;
+    -- another run going raises HM016 here, so that a cron job notices
+    v_run := @extschema@.start_release_run(as_of, batch_size, dry_run);
+    COMMIT;
+    LOOP
+        SELECT * INTO v_batch FROM @extschema@.release_batch(v_run);
+        COMMIT;
+        v_batches := v_batches + 1;
+        RAISE NOTICE 'release_dormant run %: batch %: examined %, noticed %, released % (through "%")',
+            v_run, v_batches, v_batch.examined, v_batch.noticed, v_batch.released,
+            coalesce(v_batch.last_handle::text, '');
+        EXIT WHEN v_batch.done;
+        IF v_pause > interval '0' THEN
+            PERFORM pg_catalog.pg_sleep_for(v_pause);
+        END IF;
+    END LOOP;
+    SELECT * INTO v_total FROM @extschema@.finish_release_run(v_run);
+    COMMIT;
+    RAISE NOTICE '%', pg_catalog.format(
+        'release_dormant run %s finished: %s batches, examined %s, noticed %s, released %s%s',
+        v_run, v_total.batches, v_total.examined, v_total.noticed, v_total.released,
+        CASE WHEN dry_run THEN ' (dry run: nothing was changed)' ELSE '' END);
+END $$;
+COMMENT ON PROCEDURE @extschema@.release_dormant(timestamptz, integer, boolean, interval) IS
+    'notices inactive owners and releases handles whose notice ran out, in batches that each commit, with an optional pause between batches';
+REVOKE EXECUTE ON PROCEDURE @extschema@.release_dormant(timestamptz, integer, boolean, interval) FROM PUBLIC;
+DROP PROCEDURE @extschema@.settle_auctions(timestamptz, integer);
+CREATE PROCEDURE @extschema@.settle_auctions(as_of timestamptz DEFAULT now(),
+                                             batch_size integer DEFAULT 100,
+                                             pause interval DEFAULT '0')
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    v record;
+    v_auctions bigint := 0;
+    v_offers bigint := 0;
+    v_pause interval := @extschema@._batch_pause(pause);
+BEGIN
+    IF pg_catalog.pg_is_in_recovery() THEN
+        RAISE NOTICE 'settle_auctions: this server is a replica; nothing to do';
+        RETURN;
+    END IF;
+    IF NOT @extschema@.settle_lock_try() THEN
+        RAISE EXCEPTION 'another settlement run is in progress'
+            USING ERRCODE = 'HM016',
+                  DETAIL = 'One settlement run at a time; this one did nothing.';
+    END IF;
+    -- refuses a time that is not the server's before any batch
+    PERFORM @extschema@._write_time(as_of, 'as_of');
+    LOOP
+        -- each batch at its own transaction's time, unless time is simulated:
+        -- a long run must not settle by a clock that stopped at its start
+        SELECT * INTO v FROM @extschema@.settle_batch(
+            CASE WHEN pg_catalog.current_setting('handle_market.simulated_time')::boolean
+                 THEN as_of ELSE pg_catalog.now() END, batch_size);
+        COMMIT;
+        v_auctions := v_auctions + v.auctions_done;
+        v_offers := v_offers + v.offers_expired;
+        EXIT WHEN v.auctions_done = 0 AND v.offers_expired = 0;
+        IF v_pause > interval '0' THEN
+            PERFORM pg_catalog.pg_sleep_for(v_pause);
+        END IF;
+    END LOOP;
+    PERFORM @extschema@.settle_lock_release();
+    RAISE NOTICE 'settle_auctions: % auctions closed, % offers expired', v_auctions, v_offers;
+END $$;
+COMMENT ON PROCEDURE @extschema@.settle_auctions(timestamptz, integer, interval) IS
+    'settles every auction that has ended and voids every expired offer, in batches that each commit; one run at a time, and a rerun finds only what is left';
+REVOKE EXECUTE ON PROCEDURE @extschema@.settle_auctions(timestamptz, integer, interval) FROM PUBLIC;
+UPDATE @extschema@.api_grants SET routine = 'release_dormant(timestamptz, integer, boolean, interval)'
+ WHERE routine = 'release_dormant(timestamptz, integer, boolean)';
+UPDATE @extschema@.api_grants SET routine = 'settle_auctions(timestamptz, integer, interval)'
+ WHERE routine = 'settle_auctions(timestamptz, integer)';
+INSERT INTO @extschema@.api_grants (routine, level) VALUES ('_batch_pause(interval)', 'admin');
+
 -- every recorded role gets what 1.1 adds
 SELECT @extschema@._regrant();

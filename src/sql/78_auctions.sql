@@ -650,13 +650,15 @@ CREATE FUNCTION @extschema@.settle_lock_release() RETURNS boolean
 -- batches of its own transaction.  One run at a time; a rerun after a crash
 -- finds only what is left (settled auctions are no longer open).
 CREATE PROCEDURE @extschema@.settle_auctions(as_of timestamptz DEFAULT now(),
-                                             batch_size integer DEFAULT 100)
+                                             batch_size integer DEFAULT 100,
+                                             pause interval DEFAULT '0')
     LANGUAGE plpgsql
 AS $$
 DECLARE
     v record;
     v_auctions bigint := 0;
     v_offers bigint := 0;
+    v_pause interval := @extschema@._batch_pause(pause);
 BEGIN
     IF pg_catalog.pg_is_in_recovery() THEN
         RAISE NOTICE 'settle_auctions: this server is a replica; nothing to do';
@@ -679,6 +681,9 @@ BEGIN
         v_auctions := v_auctions + v.auctions_done;
         v_offers := v_offers + v.offers_expired;
         EXIT WHEN v.auctions_done = 0 AND v.offers_expired = 0;
+        IF v_pause > interval '0' THEN
+            PERFORM pg_catalog.pg_sleep_for(v_pause);
+        END IF;
     END LOOP;
     PERFORM @extschema@.settle_lock_release();
     RAISE NOTICE 'settle_auctions: % auctions closed, % offers expired', v_auctions, v_offers;

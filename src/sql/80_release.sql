@@ -246,11 +246,30 @@ END $$;
 CREATE FUNCTION @extschema@.finish_release_run(run_id bigint)
     RETURNS @extschema@.release_runs AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
 
+-- The pause a batch procedure takes between batches (pg_partman's p_wait),
+-- so that a run can be gentle on a busy primary: checked once, before the
+-- first batch.  At most an hour: a longer pause is a scheduling job's.
+CREATE FUNCTION @extschema@._batch_pause(pause interval) RETURNS interval
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pause IS NULL THEN
+        RAISE EXCEPTION 'pause must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF pause < interval '0' OR pause > interval '1 hour' THEN
+        RAISE EXCEPTION 'pause must be between 0 and 1 hour'
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('It was %s.', pause);
+    END IF;
+    RETURN pause;
+END $$;
+
 -- Procedures that COMMIT cannot be SECURITY DEFINER or carry SET: every
 -- name below is qualified instead.
 CREATE PROCEDURE @extschema@.release_dormant(as_of timestamptz DEFAULT now(),
                                              batch_size integer DEFAULT 10000,
-                                             dry_run boolean DEFAULT false)
+                                             dry_run boolean DEFAULT false,
+                                             pause interval DEFAULT '0')
     LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -258,6 +277,7 @@ DECLARE
     v_batch record;
     v_total record;
     v_batches integer := 0;
+    v_pause interval := @extschema@._batch_pause(pause);
 BEGIN
     IF pg_catalog.pg_is_in_recovery() THEN
         RAISE NOTICE 'release_dormant: this server is a replica; nothing to do';
@@ -274,6 +294,9 @@ BEGIN
             v_run, v_batches, v_batch.examined, v_batch.noticed, v_batch.released,
             coalesce(v_batch.last_handle::text, '');
         EXIT WHEN v_batch.done;
+        IF v_pause > interval '0' THEN
+            PERFORM pg_catalog.pg_sleep_for(v_pause);
+        END IF;
     END LOOP;
     SELECT * INTO v_total FROM @extschema@.finish_release_run(v_run);
     COMMIT;
@@ -282,5 +305,5 @@ BEGIN
         v_run, v_total.batches, v_total.examined, v_total.noticed, v_total.released,
         CASE WHEN dry_run THEN ' (dry run: nothing was changed)' ELSE '' END);
 END $$;
-COMMENT ON PROCEDURE @extschema@.release_dormant(timestamptz, integer, boolean) IS
-    'notices inactive owners and releases handles whose notice ran out, in batches that each commit';
+COMMENT ON PROCEDURE @extschema@.release_dormant(timestamptz, integer, boolean, interval) IS
+    'notices inactive owners and releases handles whose notice ran out, in batches that each commit, with an optional pause between batches';

@@ -104,10 +104,12 @@ INSERT INTO @extschema@.api_grants (routine, level) VALUES
     ('release_lock_release()', 'admin'),
     ('status(boolean)', 'admin'),
     -- settle_auctions() is invoker-rights and checks its as_of with it
-    ('_write_time(timestamptz, text)', 'admin');
+    ('_write_time(timestamptz, text)', 'admin'),
+    -- and both batch procedures check their pause with it
+    ('_batch_pause(interval)', 'admin');
 INSERT INTO @extschema@.api_grants (routine, is_procedure, level) VALUES
-    ('release_dormant(timestamptz, integer, boolean)', true, 'admin'),
-    ('settle_auctions(timestamptz, integer)', true, 'admin');
+    ('release_dormant(timestamptz, integer, boolean, interval)', true, 'admin'),
+    ('settle_auctions(timestamptz, integer, interval)', true, 'admin');
 
 -- The roles granted, so that an update can grant them what it adds.
 CREATE TABLE @extschema@.grantees (

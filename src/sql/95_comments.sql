@@ -143,7 +143,7 @@ COMMENT ON FUNCTION @extschema@.minimum_bid(bigint, bigint) IS
     'the least the next bid may be: the reserve when there is no top bid, else the top bid plus the larger of $1 and 5% (rounded up to the cent)';
 COMMENT ON FUNCTION @extschema@.settle_batch(timestamptz, integer) IS
     'one batch of settle_auctions(): settles up to batch_size auctions that ended by as_of, or else voids up to batch_size expired offers; zero and zero when nothing is left';
-COMMENT ON PROCEDURE @extschema@.settle_auctions(timestamptz, integer) IS
+COMMENT ON PROCEDURE @extschema@.settle_auctions(timestamptz, integer, interval) IS
     'settles every auction that has ended and voids every expired offer, in batches that each commit; one run at a time, and a rerun finds only what is left';
 
 -- the release sweep (80)

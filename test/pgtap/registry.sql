@@ -207,11 +207,11 @@ SELECT ok(has_function_privilege('hm_test_app', 'handle_market.touch(bigint, tim
           AND has_function_privilege('hm_test_app', 'handle_market.lookup(text, timestamptz)', 'EXECUTE'),
           'grant_app: the application calls the account and handle functions');
 SELECT ok(NOT has_function_privilege('hm_test_app', 'handle_market.hold_handle(text, text, timestamptz)', 'EXECUTE')
-          AND NOT has_function_privilege('hm_test_app', 'handle_market.release_dormant(timestamptz, integer, boolean)', 'EXECUTE')
+          AND NOT has_function_privilege('hm_test_app', 'handle_market.release_dormant(timestamptz, integer, boolean, interval)', 'EXECUTE')
           AND NOT has_table_privilege('hm_test_app', 'handle_market.handles', 'SELECT'),
           'grant_app: but neither holds, release runs nor the tables');
 SELECT ok(has_function_privilege('hm_test_admin', 'handle_market.hold_handle(text, text, timestamptz)', 'EXECUTE')
-          AND has_function_privilege('hm_test_admin', 'handle_market.release_dormant(timestamptz, integer, boolean)', 'EXECUTE')
+          AND has_function_privilege('hm_test_admin', 'handle_market.release_dormant(timestamptz, integer, boolean, interval)', 'EXECUTE')
           AND has_table_privilege('hm_test_admin', 'handle_market.handle_events', 'SELECT'),
           'grant_admin: holds, release runs and reading the history');
 SELECT ok(NOT has_table_privilege('hm_test_admin', 'handle_market.handles', 'UPDATE')
