@@ -35,6 +35,13 @@
 static int	gate_depth = 0;
 
 /*
+ * Open only while prune_outbox_batch() runs (hm_prune_gate): the one writer
+ * that may delete from an append-only table, and only from one whose guard
+ * trigger says 'prunable' (the outbox, from 1.1).
+ */
+static int	prune_depth = 0;
+
+/*
  * The role that called the outermost API function.  The implementations are
  * SECURITY DEFINER, so inside them current_user is the extension's owner;
  * the history records who asked (actor()).
@@ -212,6 +219,30 @@ hm_gate(PG_FUNCTION_ARGS)
 	return hm_gate_call(fcinfo);
 }
 
+/*
+ * The gate of prune_outbox_batch() alone: hm_gate with the prune flag open,
+ * so that its implementation may delete acknowledged messages from the
+ * outbox.  Declaring another function with this symbol needs superuser.
+ */
+PG_FUNCTION_INFO_V1(hm_prune_gate);
+Datum
+hm_prune_gate(PG_FUNCTION_ARGS)
+{
+	Datum		result;
+
+	prune_depth++;
+	PG_TRY();
+	{
+		result = hm_gate_call(fcinfo);
+	}
+	PG_FINALLY();
+	{
+		prune_depth--;
+	}
+	PG_END_TRY();
+	return result;
+}
+
 /* The default of the actor columns: who called the API, not its owner. */
 PG_FUNCTION_INFO_V1(hm_actor);
 Datum
@@ -224,7 +255,9 @@ hm_actor(PG_FUNCTION_ARGS)
 
 /*
  * BEFORE ... FOR EACH STATEMENT trigger.  With the argument 'append_only',
- * UPDATE, DELETE and TRUNCATE are refused even through the API.
+ * UPDATE, DELETE and TRUNCATE are refused even through the API; with the
+ * arguments 'append_only', 'prunable', a DELETE by prune_outbox_batch()
+ * (hm_prune_gate) is let through, and nothing else.
  */
 PG_FUNCTION_INFO_V1(hm_guard);
 Datum
@@ -234,6 +267,7 @@ hm_guard(PG_FUNCTION_ARGS)
 	Trigger    *trigger;
 	const char *table;
 	bool		append_only;
+	bool		prunable;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "hm_guard must be called as a trigger");
@@ -241,6 +275,8 @@ hm_guard(PG_FUNCTION_ARGS)
 	table = RelationGetRelationName(trigdata->tg_relation);
 	append_only = trigger->tgnargs > 0 &&
 		strcmp(trigger->tgargs[0], "append_only") == 0;
+	prunable = append_only && trigger->tgnargs > 1 &&
+		strcmp(trigger->tgargs[1], "prunable") == 0;
 
 	/*
 	 * The extension's own install and update scripts write its tables (an
@@ -251,11 +287,14 @@ hm_guard(PG_FUNCTION_ARGS)
 	if (creating_extension && CurrentExtensionObject == get_extension_oid("handle_market", true))
 		return PointerGetDatum(NULL);
 
-	if (append_only && !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	if (append_only && !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) &&
+		!(prunable && prune_depth > 0 && gate_depth > 0 &&
+		  TRIGGER_FIRED_BY_DELETE(trigdata->tg_event)))
 		ereport(ERROR,
 				(errcode(ERRCODE_HM_GUARD),
 				 errmsg("handle_market.%s is append-only", table),
-				 errdetail("Rows of this history are never updated or deleted.")));
+				 errdetail("Rows of this history are never updated or deleted."),
+				 prunable ? errhint("CALL handle_market.prune_outbox() deletes the messages every consumer has acknowledged.") : 0));
 	if (gate_depth == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_HM_GUARD),

@@ -31,6 +31,7 @@ SELECT handle_market.grant_app('hm_app');
 SELECT handle_market.grant_admin('hm_admin');
 -- ids the calls need (offers), readable by everyone
 CREATE TABLE public.seed (name text, n int, id bigint);
+SELECT handle_market.outbox_register_consumer('ack_' || n) FROM generate_series(1, 3) n;
 GRANT SELECT ON public.seed TO PUBLIC;
 SQL
 
@@ -100,6 +101,8 @@ app|SELECT handle_market.lookup('@Own_{n}')
 app|SELECT handle_market.price('sell_{n}')
 app|SELECT handle_market.quote('sell_{n}', {n}01)
 app|SELECT handle_market.outbox_after(0, 10)
+app|SELECT handle_market.outbox_consumers()
+app|SELECT handle_market.outbox_ack('ack_{n}', 1)
 app|SELECT handle_market.deposit({n}01, 100, 'd-{n}')
 app|SELECT handle_market.withdraw({n}01, 50, 'w-{n}')
 app|SELECT handle_market.balance({n}01)
@@ -135,6 +138,11 @@ admin|CALL handle_market.release_dormant()
 admin|CALL handle_market.release_dormant(now(), 2, true, interval '10 milliseconds')
 admin|SELECT handle_market.settle_batch(now(), 10)
 admin|CALL handle_market.settle_auctions()
+admin|SELECT handle_market.outbox_register_consumer('consumer_{n}')
+admin|SELECT handle_market.outbox_retention(), handle_market.set_outbox_retention('7 days')
+admin|SELECT handle_market.prune_outbox_batch(0, 10)
+admin|CALL handle_market.prune_outbox(100)
+admin|SELECT handle_market.outbox_unregister_consumer('consumer_{n}')
 admin|SELECT count(*) FROM handle_market.transfers
 public|SELECT '@ElonMusk'::handle_market.handle
 public|SELECT handle_market.handle('x') OPERATOR(handle_market.=) handle_market.handle('X') AND handle_market.handle_to_text('x') = 'x'
@@ -286,6 +294,17 @@ check "... marking it interrupted and going on after its last handle" "interrupt
                    ORDER BY r.run_id DESC LIMIT 1")"
 check "the dormant handles past the cut are at risk" "zz_dormant_901:at_risk zz_dormant_902:at_risk zz_dormant_903:at_risk" \
     "$(su_sql -c "SELECT string_agg(handle::text || ':' || state, ' ' ORDER BY handle::text) FROM handle_market.handles WHERE handle::text LIKE 'zz_dormant_%'")"
+
+# --- The outbox's prune: only what every consumer acknowledged ---
+su_sql -c "SELECT handle_market.outbox_unregister_consumer(name) FROM handle_market.outbox_consumers WHERE name LIKE 'ack_%'" \
+       -c "SELECT handle_market.outbox_register_consumer('prune_a'), handle_market.outbox_register_consumer('prune_b')" \
+       -c "SELECT handle_market.set_outbox_retention('0')" >/dev/null
+acked=$(su_sql -c "SELECT handle_market.outbox_ack('prune_a', 5), handle_market.outbox_ack('prune_b', 3)" -At -F ' ')
+check "two consumers acknowledge 5 and 3" "5 3" "$acked"
+check "CALL prune_outbox() in autocommit" ok "$(state_of hm_admin "CALL handle_market.prune_outbox(2)")"
+check "... deleted exactly the messages both acknowledged" "0 true" \
+    "$(su_sql -c "SELECT count(*) FILTER (WHERE message_id <= 3) || ' ' || (min(message_id) = 4) FROM handle_market.outbox")"
+su_sql -c "SELECT handle_market.outbox_unregister_consumer('prune_a'), handle_market.outbox_unregister_consumer('prune_b')" >/dev/null
 
 # --- Keys: scoped to the acting account ---
 check "account 101 uses key k-shared" ok "$(state_of hm_app "SELECT handle_market.deposit(101, 10000000, 'k-shared')")"

@@ -20,8 +20,10 @@ CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard('append_only');
 CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.handle_events
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard('append_only');
+-- the outbox is append-only but prunable: prune_outbox_batch() alone may
+-- delete what every consumer acknowledged (74_outbox_consumers.sql)
 CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.outbox
-    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard('append_only');
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard('append_only', 'prunable');
 
 -- One wake-up per statement, not per row: a release batch writes thousands
 -- of messages; the application reads them with outbox_after().

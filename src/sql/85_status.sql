@@ -53,10 +53,21 @@ BEGIN ATOMIC
     SELECT 'outbox_last_message_id', '', coalesce(max(message_id), 0)::numeric
       FROM @extschema@.outbox
     UNION ALL
+    -- each consumer: the messages after its cursor, and how old the oldest
+    -- of them is (0 when none): a consumer that falls behind shows here
+    SELECT 'outbox_consumer_' || m.k, 'consumer=' || c.consumer, m.v
+      FROM @extschema@.outbox_consumers() c,
+           LATERAL (VALUES
+               ('lag', c.lag::numeric),
+               ('lag_seconds', coalesce(round(extract(epoch FROM now() - c.oldest_unacked_at), 3), 0))
+           ) m(k, v)
+    UNION ALL
+    SELECT 'outbox_retention_seconds', '', round(extract(epoch FROM @extschema@.outbox_retention()))
+    UNION ALL
     -- a full check reads every table: off by default
     SELECT 'invariant_violations', '', count(*)::numeric
       FROM @extschema@.check_invariants() WHERE with_invariants;
 END;
 REVOKE EXECUTE ON FUNCTION @extschema@.status(boolean) FROM PUBLIC;      -- grant_admin() grants it
 COMMENT ON FUNCTION @extschema@.status(boolean) IS
-    'for operators and monitoring: handles by state, the last release run''s progress and rate, auctions and offers waiting for settlement, pending holds, the outbox''s last message, and (with_invariants) the count of invariant violations';
+    'for operators and monitoring: handles by state, the last release run''s progress and rate, auctions and offers waiting for settlement, pending holds, the outbox''s last message, each outbox consumer''s lag in messages and seconds, the outbox''s retention, and (with_invariants) the count of invariant violations';

@@ -68,6 +68,8 @@ INSERT INTO @extschema@.api_grants (routine, level) VALUES
     ('price(text, timestamptz)', 'app'),
     ('quote(text, bigint, timestamptz)', 'app'),
     ('outbox_after(bigint, integer)', 'app'),
+    ('outbox_ack(text, bigint)', 'app'),
+    ('outbox_consumers()', 'app'),
     ('deposit(bigint, bigint, text, timestamptz)', 'app'),
     ('withdraw(bigint, bigint, text, timestamptz)', 'app'),
     ('balance(bigint)', 'app'),
@@ -103,13 +105,19 @@ INSERT INTO @extschema@.api_grants (routine, level) VALUES
     ('release_lock_try()', 'admin'),
     ('release_lock_release()', 'admin'),
     ('status(boolean)', 'admin'),
+    ('outbox_register_consumer(text)', 'admin'),
+    ('outbox_unregister_consumer(text)', 'admin'),
+    ('set_outbox_retention(interval)', 'admin'),
+    ('outbox_retention()', 'admin'),
+    ('prune_outbox_batch(bigint, integer)', 'admin'),
     -- settle_auctions() is invoker-rights and checks its as_of with it
     ('_write_time(timestamptz, text)', 'admin'),
     -- and both batch procedures check their pause with it
     ('_batch_pause(interval)', 'admin');
 INSERT INTO @extschema@.api_grants (routine, is_procedure, level) VALUES
     ('release_dormant(timestamptz, integer, boolean, interval)', true, 'admin'),
-    ('settle_auctions(timestamptz, integer, interval)', true, 'admin');
+    ('settle_auctions(timestamptz, integer, interval)', true, 'admin'),
+    ('prune_outbox(integer, interval)', true, 'admin');
 
 -- The roles granted, so that an update can grant them what it adds.
 CREATE TABLE @extschema@.grantees (
