@@ -103,11 +103,15 @@ INSERT INTO @extschema@.api_grants (routine, level) VALUES
     ('release_lock_try()', 'admin'),
     ('release_lock_release()', 'admin'),
     ('status(boolean)', 'admin'),
+    ('start_rekey_run(integer)', 'admin'),
+    ('rekey_batch(bigint)', 'admin'),
+    ('finish_rekey_run(bigint)', 'admin'),
     -- settle_auctions() is invoker-rights and checks its as_of with it
     ('_write_time(timestamptz, text)', 'admin');
 INSERT INTO @extschema@.api_grants (routine, is_procedure, level) VALUES
     ('release_dormant(timestamptz, integer, boolean)', true, 'admin'),
-    ('settle_auctions(timestamptz, integer)', true, 'admin');
+    ('settle_auctions(timestamptz, integer)', true, 'admin'),
+    ('rekey(integer)', true, 'admin');
 
 -- The roles granted, so that an update can grant them what it adds.
 CREATE TABLE @extschema@.grantees (
