@@ -96,7 +96,7 @@ count "pgTAP" "$ok" "$bad"
 # Scripts that need a cluster of their own (crash_resume crashes it);
 # drivers is test/drivers/run.sh.  roles, readme and drivers test the extension as
 # deployed: they unset PGOPTIONS (no simulated time).
-for script in crash_resume dump_roundtrip ledger_fault market_random roles readme drivers upgrade; do
+for script in crash_resume dump_roundtrip ledger_fault market_random roles readme rekey drivers upgrade; do
     path=test/$script.sh
     [ -f "$path" ] || path=test/$script/run.sh
     bash scripts/cluster.sh bash "$path" >"$logs/$script.log" 2>&1

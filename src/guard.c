@@ -305,14 +305,14 @@ hm_guard(PG_FUNCTION_ARGS)
 }
 
 /*
- * Run locks: one release run (release_dormant) and one settlement run
- * (settle_auctions) at a time.  Each is a session-level lock (a run commits
+ * Run locks: one release run (release_dormant), one settlement run
+ * (settle_auctions) and one re-key run (rekey, version 1.1) at a time.  Each is a session-level lock (a run commits
  * after every batch, so a transaction lock would not last) with an advisory
  * tag that no SQL function can build: pg_advisory_lock() always puts 1 or 2
  * in the tag's last field, these put 'HM' (0x484D), so no session, however
  * unprivileged, can take one and stop the runs.  A DBA sees them in pg_locks
  * as locktype 'advisory' with objsubid 18509 (objid 1: release, 2:
- * settlement).  Unlike a plain session lock it does not outlive a failed
+ * settlement, 3: re-key).  Unlike a plain session lock it does not outlive a failed
  * run: it is dropped when the transaction that holds it aborts, so a
  * cancelled or timed-out run does not block every later one until its
  * session ends.
@@ -321,6 +321,7 @@ typedef enum RunLock
 {
 	RUN_LOCK_RELEASE,
 	RUN_LOCK_SETTLE,
+	RUN_LOCK_REKEY,
 	RUN_LOCKS
 } RunLock;
 
@@ -436,4 +437,20 @@ Datum
 hm_settle_lock_release(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(run_lock_release(RUN_LOCK_SETTLE));
+}
+
+/* Version 1.1's re-key run (src/sql/83_rekey.sql); 1.0 declares no SQL
+ * function on these symbols. */
+PG_FUNCTION_INFO_V1(hm_rekey_lock_try);
+Datum
+hm_rekey_lock_try(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(run_lock_try(RUN_LOCK_REKEY));
+}
+
+PG_FUNCTION_INFO_V1(hm_rekey_lock_release);
+Datum
+hm_rekey_lock_release(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(run_lock_release(RUN_LOCK_REKEY));
 }

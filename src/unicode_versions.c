@@ -70,7 +70,7 @@ compare_recorded_versions(void)
 					(errmsg("handle_market confusable keys were computed with ICU %s (Unicode %s), but this server runs ICU %s (Unicode %s)",
 							rec_icu, rec_uni, icu, uni),
 					 errdetail("Keys of non-ASCII handles may differ under the new version, so indexes over them may let look-alikes in."),
-					 errhint("Recompute the stored keys, then run SELECT handle_market.record_unicode_versions();")));
+					 errhint("Run CALL handle_market.rekey(); as an operator (version 1.1 and later): it recomputes the stored keys and records the versions.")));
 	}
 	SPI_finish();
 }

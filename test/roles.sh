@@ -136,6 +136,8 @@ admin|DO $$ DECLARE r bigint := handle_market.start_release_run(now(), 10, true)
 admin|CALL handle_market.release_dormant(now(), 100, true)
 admin|CALL handle_market.release_dormant()
 admin|CALL handle_market.release_dormant(now(), 2, true, interval '10 milliseconds')
+admin|DO $$ DECLARE r bigint := handle_market.start_rekey_run(10); BEGIN PERFORM handle_market.rekey_batch(r); PERFORM handle_market.finish_rekey_run(r); END $$
+admin|CALL handle_market.rekey()
 admin|SELECT handle_market.settle_batch(now(), 10)
 admin|CALL handle_market.settle_auctions()
 admin|SELECT handle_market.outbox_register_consumer('consumer_{n}')
@@ -176,6 +178,8 @@ internal|SELECT handle_market.ledger_accounts_row_rules(NULL, NULL, NULL, NULL, 
 internal|SELECT handle_market.transfers_row_rules(NULL, NULL)
 internal|SELECT handle_market.outbox_row_rules(NULL)
 internal|SELECT handle_market.record_unicode_versions()
+internal|SELECT handle_market.rekey_lock_try(), handle_market.rekey_lock_release()
+internal|SELECT handle_market.rekey_rows(NULL, 'handles', NULL, NULL, NULL)
 internal|SELECT handle_market.grant_app('hm_public')
 internal|SELECT handle_market.grant_admin('hm_public')
 EOF

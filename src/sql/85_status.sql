@@ -32,6 +32,24 @@ BEGIN ATOMIC
                           * extract(epoch FROM clock_timestamp() - r.started_at) / r.examined, 1) END)
            ) m(k, v)
     UNION ALL
+    -- the last re-key run (rekey()): its progress, and the handles it left
+    -- with their old key because another handle has their new one
+    SELECT 'rekey_run_' || m.k, 'run_id=' || r.run_id || ',status=' || r.status, m.v
+      FROM (SELECT * FROM @extschema@.rekey_runs ORDER BY run_id DESC LIMIT 1) r,
+           LATERAL (VALUES
+               ('batches', r.batches::numeric),
+               ('examined', r.examined::numeric),
+               ('rekeyed', r.rekeyed::numeric),
+               ('collisions', r.collisions::numeric)
+           ) m(k, v)
+    UNION ALL
+    -- 1 while the stored keys were computed with another ICU than the server runs
+    SELECT 'unicode_versions_stale',
+           'recorded=' || u.icu_version || ',running=' || @extschema@.running_icu_version(),
+           CASE WHEN u.icu_version = @extschema@.running_icu_version()
+                 AND u.unicode_version = @extschema@.running_unicode_version() THEN 0 ELSE 1 END::numeric
+      FROM @extschema@.unicode_versions u
+    UNION ALL
     -- settlement: auctions that have ended and wait for settle_auctions()
     SELECT 'auctions', 'state=' || a.state, count(*)::numeric
       FROM @extschema@.auctions a GROUP BY a.state
@@ -70,4 +88,4 @@ BEGIN ATOMIC
 END;
 REVOKE EXECUTE ON FUNCTION @extschema@.status(boolean) FROM PUBLIC;      -- grant_admin() grants it
 COMMENT ON FUNCTION @extschema@.status(boolean) IS
-    'for operators and monitoring: handles by state, the last release run''s progress and rate, auctions and offers waiting for settlement, pending holds, the outbox''s last message, each outbox consumer''s lag in messages and seconds, the outbox''s retention, and (with_invariants) the count of invariant violations';
+    'for operators and monitoring: handles by state, the last release run''s progress and rate, the last re-key run''s progress and collisions, whether the stored keys'' ICU is the server''s, auctions and offers waiting for settlement, pending holds, the outbox''s last message, each outbox consumer''s lag in messages and seconds, the outbox''s retention, and (with_invariants) the count of invariant violations';

@@ -110,6 +110,9 @@ INSERT INTO @extschema@.api_grants (routine, level) VALUES
     ('set_outbox_retention(interval)', 'admin'),
     ('outbox_retention()', 'admin'),
     ('prune_outbox_batch(bigint, integer)', 'admin'),
+    ('start_rekey_run(integer)', 'admin'),
+    ('rekey_batch(bigint)', 'admin'),
+    ('finish_rekey_run(bigint)', 'admin'),
     -- settle_auctions() is invoker-rights and checks its as_of with it
     ('_write_time(timestamptz, text)', 'admin'),
     -- and both batch procedures check their pause with it
@@ -117,7 +120,8 @@ INSERT INTO @extschema@.api_grants (routine, level) VALUES
 INSERT INTO @extschema@.api_grants (routine, is_procedure, level) VALUES
     ('release_dormant(timestamptz, integer, boolean, interval)', true, 'admin'),
     ('settle_auctions(timestamptz, integer, interval)', true, 'admin'),
-    ('prune_outbox(integer, interval)', true, 'admin');
+    ('prune_outbox(integer, interval)', true, 'admin'),
+    ('rekey(integer)', true, 'admin');
 
 -- The roles granted, so that an update can grant them what it adds.
 CREATE TABLE @extschema@.grantees (
