@@ -133,6 +133,34 @@ require_key(const char *key)
 }
 
 /*
+ * The two refusals of a used key, for transfers and for the keyed calls
+ * that move no money alike: the key's first use is invisible to this
+ * snapshot (40001), or it was for another request of the same account
+ * (HM006; detail says what the first use was).
+ */
+static void refuse_unseen_key(const char *key) pg_attribute_noreturn();
+static void refuse_reused_key(const char *key, const char *detail) pg_attribute_noreturn();
+
+static void
+refuse_unseen_key(const char *key)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg("idempotency key \"%s\" was used by a transaction this one cannot see", key),
+			 errhint("Retry in a READ COMMITTED transaction.")));
+}
+
+static void
+refuse_reused_key(const char *key, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_HM_IDEMPOTENCY),
+			 errmsg("idempotency key \"%s\" was already used for another request", key),
+			 errdetail("%s", detail),
+			 errhint("Use a new key for a new request.")));
+}
+
+/*
  * The transfer a used key made, when this is the same request again (a
  * retry); HM006 when it is another.  False when the key is unused, or, with
  * must_exist, 40001 when its transfer is invisible to this snapshot.  The
@@ -149,22 +177,16 @@ replay_of(int64 account_id, const char *key, const char *kind, const char *reque
 	if (hm_plan_run(&transfer_by_key, v, NULL) == 0)
 	{
 		if (must_exist)
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("idempotency key \"%s\" was used by a transaction this one cannot see", key),
-					 errhint("Retry in a READ COMMITTED transaction.")));
+			refuse_unseen_key(key);
 		return false;
 	}
 	*transfer_id = hm_result_int64(0, 1);
 	first_kind = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	first_request = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
 	if (strcmp(first_kind, kind) != 0 || strcmp(first_request, request) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_HM_IDEMPOTENCY),
-				 errmsg("idempotency key \"%s\" was already used for another request", key),
-				 errdetail("Account %lld made transfer %lld with it by %s; this request is %s.",
-						   (long long) account_id, (long long) *transfer_id, first_request, request),
-				 errhint("Use a new key for a new request.")));
+		refuse_reused_key(key, psprintf("Account %lld made transfer %lld with it by %s; this request is %s.",
+										(long long) account_id, (long long) *transfer_id,
+										first_request, request));
 	return true;
 }
 
@@ -296,18 +318,11 @@ hm_claim_request(PG_FUNCTION_ARGS)
 		char	   *first;
 
 		if (hm_plan_run(&request_by_key, v, NULL) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("idempotency key \"%s\" was used by a transaction this one cannot see", key),
-					 errhint("Retry in a READ COMMITTED transaction.")));
+			refuse_unseen_key(key);
 		first = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 		if (strcmp(first, request) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_HM_IDEMPOTENCY),
-					 errmsg("idempotency key \"%s\" was already used for another request", key),
-					 errdetail("Account %lld used it for %s; this request is %s.",
-							   (long long) PG_GETARG_INT64(0), first, request),
-					 errhint("Use a new key for a new request.")));
+			refuse_reused_key(key, psprintf("Account %lld used it for %s; this request is %s.",
+											(long long) PG_GETARG_INT64(0), first, request));
 		out[0] = BoolGetDatum(true);
 		out[1] = hm_result(0, 2, &out_null[1]);
 	}
