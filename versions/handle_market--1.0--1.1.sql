@@ -98,19 +98,30 @@ SELECT a.grantee::regrole::text,
    AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0
    AND a.grantee <> (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'handle_market');
 
-CREATE OR REPLACE FUNCTION @extschema@.grant_app(role regrole) RETURNS void
+-- EXECUTE on every routine of one level of api_grants, for grant_app() and
+-- grant_admin().
+CREATE FUNCTION @extschema@._grant_level(p_role regrole, p_level text) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     r record;
 BEGIN
-    EXECUTE format('GRANT USAGE ON SCHEMA @extschema@ TO %s', role);
     FOR r IN SELECT g.routine, g.is_procedure FROM @extschema@.api_grants g
-              WHERE g.level = 'app' ORDER BY g.routine LOOP
+              WHERE g.level = p_level ORDER BY g.routine LOOP
         EXECUTE format('GRANT EXECUTE ON %s @extschema@.%s TO %s',
-                       CASE WHEN r.is_procedure THEN 'PROCEDURE' ELSE 'FUNCTION' END, r.routine, role);
+                       CASE WHEN r.is_procedure THEN 'PROCEDURE' ELSE 'FUNCTION' END, r.routine, p_role);
     END LOOP;
+END $$;
+REVOKE EXECUTE ON FUNCTION @extschema@._grant_level(regrole, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.grant_app(role regrole) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    EXECUTE format('GRANT USAGE ON SCHEMA @extschema@ TO %s', role);
+    PERFORM @extschema@._grant_level(role, 'app');
     INSERT INTO @extschema@.grantees AS g (role, level) VALUES (grant_app.role::text, 'app')
     ON CONFLICT ON CONSTRAINT grantees_pkey DO NOTHING;
 END $$;
@@ -121,15 +132,9 @@ CREATE OR REPLACE FUNCTION @extschema@.grant_admin(role regrole) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    r record;
 BEGIN
     PERFORM @extschema@.grant_app(role);
-    FOR r IN SELECT g.routine, g.is_procedure FROM @extschema@.api_grants g
-              WHERE g.level = 'admin' ORDER BY g.routine LOOP
-        EXECUTE format('GRANT EXECUTE ON %s @extschema@.%s TO %s',
-                       CASE WHEN r.is_procedure THEN 'PROCEDURE' ELSE 'FUNCTION' END, r.routine, role);
-    END LOOP;
+    PERFORM @extschema@._grant_level(role, 'admin');
     -- operators and auditors read everything; nobody writes but the API
     EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA @extschema@ TO %s', role);
     UPDATE @extschema@.grantees SET level = 'admin' WHERE grantees.role = grant_admin.role::text;
