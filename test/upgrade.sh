@@ -99,7 +99,7 @@ for v in $olds; do
     # after them, whatever its id
     old_last=$(sq -d hm_state -c "SELECT max(message_id) FROM handle_market.outbox")
     old_ids=$(sq -d hm_state -c "SELECT string_agg(message_id::text, ',' ORDER BY message_id) FROM handle_market.outbox")
-    check "$v to $current: the outbox's messages of $v have writer_xid 0, and there are some" "0 t" \
+    check "$v to $current: the outbox's messages of $v have writer_xid 0, and there are some" "0 true" \
         "$(sq -d hm_state -c "SELECT count(*) FILTER (WHERE writer_xid <> '0') || ' ' || (count(*) > 10) FROM handle_market.outbox")"
     sq -d hm_state -c "SET ROLE hm_up_app" -c "SELECT handle_market.register_handle(12, 'after_update')" >/dev/null
     check "$v to $current: outbox_after() hands out $v's messages in id order, then the new one" \
