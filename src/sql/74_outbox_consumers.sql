@@ -32,7 +32,7 @@
 --
 -- Transaction ids are the cluster's own.  pg_upgrade and physical replicas
 -- keep them; a pg_dump restored into another cluster does not, and the
--- outbox refuses to hand out, acknowledge or prune (HM019) until an operator
+-- outbox refuses to hand out, acknowledge or prune (HM020) until an operator
 -- renumbers it (doc/monitoring.md), rather than order new messages behind
 -- old cursors.
 
@@ -109,7 +109,7 @@ BEGIN
              WHERE c.acked_xid >= v_next AND c.acked_xid IS DISTINCT FROM v_own) m(x);
     IF v_seen IS NOT NULL THEN
         RAISE EXCEPTION 'the outbox records transaction id %, which this server has not assigned yet', v_seen
-            USING ERRCODE = 'HM019',
+            USING ERRCODE = 'HM020',
                   DETAIL = format('The next transaction id is %s: the outbox was restored from another cluster, whose transaction ids are not this one''s.', v_next),
                   HINT = 'Nothing is handed out, acknowledged or pruned until an operator renumbers it; see "Restoring into another cluster" in doc/monitoring.md.';
     END IF;

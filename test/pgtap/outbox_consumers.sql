@@ -220,14 +220,14 @@ SET LOCAL session_replication_role = origin;
 SET ROLE hm_test_outbox_app;
 -- the next transaction id moves whenever another one ends (an autovacuum's)
 SELECT is(regexp_replace(pg_temp.error_of($$ SELECT handle_market.outbox_after(0) $$), 'is [0-9]+:', 'is N:'),
-          'HM019: the outbox records transaction id 4000000000, which this server has not assigned yet / '
+          'HM020: the outbox records transaction id 4000000000, which this server has not assigned yet / '
           'The next transaction id is N: the outbox was restored from another cluster, whose transaction ids are not this one''s.',
-          'outbox_after() refuses to hand out anything (HM019)');
-SELECT is(left(pg_temp.error_of(format('SELECT handle_market.outbox_ack(%L, %s)', 'late', :base::bigint + 5)), 5), 'HM019',
-          'outbox_ack() refuses to move a cursor (HM019)');
+          'outbox_after() refuses to hand out anything (HM020)');
+SELECT is(left(pg_temp.error_of(format('SELECT handle_market.outbox_ack(%L, %s)', 'late', :base::bigint + 5)), 5), 'HM020',
+          'outbox_ack() refuses to move a cursor (HM020)');
 SET ROLE hm_test_outbox;
-SELECT is(left(pg_temp.error_of($$ SELECT handle_market.prune_outbox_batch(0, 100) $$), 5), 'HM019',
-          'prune_outbox_batch() refuses to delete (HM019)');
+SELECT is(left(pg_temp.error_of($$ SELECT handle_market.prune_outbox_batch(0, 100) $$), 5), 'HM020',
+          'prune_outbox_batch() refuses to delete (HM020)');
 -- the renumbering of doc/monitoring.md, as the superuser (it writes past the guard)
 RESET ROLE;
 SET LOCAL session_replication_role = replica;
