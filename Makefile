@@ -80,11 +80,13 @@ bench:
 
 UNIT_CC ?= gcc
 UNIT_TESTS = test/unit/test_core test/unit/test_pricing test/unit/test_row_rules
-# Runs every unit test program and ends with the total, "unit: N passed, M
-# failed" (the line scripts/run_tests.sh reads); a program that exits
-# non-zero without reporting a failure (a sanitizer abort) counts as one.
+# source checks that need no server: the HM error codes (src/errcodes.h)
+UNIT_SCRIPTS = test/unit/errcodes.sh
+# Runs every unit test program and script and ends with the total, "unit: N
+# passed, M failed" (the line scripts/run_tests.sh reads); a program that
+# exits non-zero without reporting a failure (a sanitizer abort) counts as one.
 unit: $(UNIT_TESTS)
-	@p=0; f=0; for t in $(UNIT_TESTS); do \
+	@p=0; f=0; for t in $(UNIT_TESTS) $(UNIT_SCRIPTS); do \
 		out=$$($$t 2>&1); rc=$$?; printf '%s\n' "$$out"; \
 		line=$$(printf '%s\n' "$$out" | grep -E '^[a-z_]+: [0-9]+ passed, [0-9]+ failed$$' | tail -1); \
 		tp=$$(echo "$$line" | awk '{print $$2}'); tf=$$(echo "$$line" | awk '{print $$4}'); \

@@ -23,9 +23,6 @@
 
 #include "core/normalize.h"
 
-#define ERRCODE_HM_PROFILE MAKE_SQLSTATE('H','M','0','0','4')
-#define ERRCODE_HM_OVERFLOW MAKE_SQLSTATE('H','M','0','1','3')
-
 /* defined in handle_functions.c: the key as stored in the tables */
 extern Datum handle_confusable_key(PG_FUNCTION_ARGS);
 
