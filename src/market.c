@@ -226,7 +226,7 @@ typedef struct SaleWallets
  * moves one handle locks them here, after the handle and before any wallet,
  * so no two of them can deadlock on wallets.  A settlement batch, which
  * makes many sales in one transaction, has locked the wallets of all of
- * them before the first (78_auctions.sql, _settle_batch): here it only finds
+ * them before the first (78d_settlement.sql, _settle_batch): here it only finds
  * them locked.  The two lists are one semi-join
  * on the wallets' unique account_id: an OR of them would be no index
  * condition, and every sale would scan every wallet.  No offer can be made

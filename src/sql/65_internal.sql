@@ -152,3 +152,56 @@ BEGIN ATOMIC
         OR (r.kind = 'substring' AND strpos(p_key, r.key) > 0)
      ORDER BY r.kind, r.pattern LIMIT 1;
 END;
+
+-- The arguments a money function refuses when missing, in buy()'s words.
+CREATE FUNCTION @extschema@._require_args(p_function text, VARIADIC p_missing boolean[])
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    FOR i IN 1 .. cardinality(p_missing) LOOP
+        IF p_missing[i] THEN
+            RAISE EXCEPTION 'argument % of % must not be null', i, p_function
+                USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+    END LOOP;
+END $$;
+
+-- The owner's handle, locked, and whether it may be put up for sale now.
+CREATE FUNCTION @extschema@._sellable_by_owner(p_handle @extschema@.handle, p_seller_id bigint,
+                                               p_as_of timestamptz, p_what text)
+    RETURNS @extschema@.handles
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    h handles;
+BEGIN
+    SELECT * INTO h FROM handles WHERE handle = p_handle FOR UPDATE;
+    IF NOT FOUND OR h.owner_id IS DISTINCT FROM p_seller_id THEN
+        RAISE EXCEPTION 'account % does not own handle "%"', p_seller_id, p_handle
+            USING ERRCODE = 'HM008', DETAIL = format('Only the owner of a registered handle may %s it.', p_what);
+    END IF;
+    PERFORM _refuse_held(p_handle, h.hold_reason);
+    IF h.transfer_locked_until > p_as_of THEN
+        RAISE EXCEPTION 'handle "%" is under its transfer lock', p_handle
+            USING ERRCODE = 'HM007',
+                  DETAIL = format('It changed hands recently; the lock ends at %s.', h.transfer_locked_until);
+    END IF;
+    RETURN h;
+END $$;
+
+CREATE FUNCTION @extschema@._no_open_auction(p_handle @extschema@.handle) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    a auctions;
+BEGIN
+    SELECT * INTO a FROM auctions WHERE handle = p_handle AND state = 'open';
+    IF FOUND THEN
+        RAISE EXCEPTION 'handle "%" is being auctioned', p_handle
+            USING ERRCODE = 'HM008', DETAIL = format('Auction %s is open until %s.', a.auction_id, a.ends_at);
+    END IF;
+END $$;

@@ -1,7 +1,7 @@
 -- test/pgtap/auctions.sql
--- Escrow holds, English auctions and offers (src/sql/78_auctions.sql,
--- src/escrow.c, _sell_from_hold in src/market.c): every rule and refusal,
--- with exact cents and SQLSTATEs.  Runs in one transaction, walking
+-- Escrow holds, English auctions and offers (src/sql/78a_escrow.sql to
+-- 78d_settlement.sql, src/escrow.c, _sell_from_hold in src/market.c): every
+-- rule and refusal, with exact cents and SQLSTATEs.  Runs in one transaction, walking
 -- simulated time: day 0 is 2026-01-01 UTC.  settle_auctions() commits, so
 -- settlement runs here through settle_batch(), one batch at a time.
 --
