@@ -23,6 +23,7 @@
 
 #include "escrow.h"
 #include "ledger.h"
+#include "refuse.h"
 #include "spi_plan.h"
 
 static HmPlan held_add = HM_PLAN(

@@ -31,13 +31,6 @@ typedef struct HmLeg
 /* "$50,000.00", palloc'd */
 extern char *hm_cents_text(int64 cents);
 
-/* Raises HM011 unless the account exists; HM011 for account_id. */
-extern void hm_require_account(int64 account_id);
-extern void hm_refuse_unknown_account(int64 account_id) pg_attribute_noreturn();
-
-/* 22004 unless the first nargs arguments are all given */
-extern void hm_require_args(FunctionCallInfo fcinfo, int nargs);
-
 /* The user's wallet; 0 when there is none and create is false. */
 extern int64 hm_wallet(int64 account_id, bool create);
 

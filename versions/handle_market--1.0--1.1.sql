@@ -953,6 +953,53 @@ INSERT INTO @extschema@.api_grants (routine, is_procedure, level) VALUES
     ('rekey(integer)', true, 'admin');
 -- ---- end of issue 12 ----
 
+-- ---- issue 12, the house: each shared refusal written once (src/refuse.c) ----
+-- (src/sql/65_internal.sql) 1.0's PL/pgSQL refusals become SQL faces of the
+-- C code the market's C paths raise them with; CREATE OR REPLACE changes a
+-- function's language and keeps its signature, its grants and its callers.
+CREATE OR REPLACE FUNCTION @extschema@._unknown_account(p_account_id bigint,
+                                                        p_argument text DEFAULT 'account_id')
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_unknown_account_sql' LANGUAGE C;
+CREATE OR REPLACE FUNCTION @extschema@._refuse_held(p_handle @extschema@.handle, p_hold_reason text)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_refuse_held_sql' LANGUAGE C STABLE;
+CREATE FUNCTION @extschema@._refuse_transfer_locked(p_handle @extschema@.handle,
+                                                    p_locked_until timestamptz,
+                                                    p_as_of timestamptz)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_refuse_transfer_locked_sql' LANGUAGE C STABLE;
+CREATE FUNCTION @extschema@._require_owner(p_handle @extschema@.handle, p_owner_id bigint,
+                                           p_account_id bigint, p_what text)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_require_owner_sql' LANGUAGE C STABLE;
+CREATE OR REPLACE FUNCTION @extschema@._no_open_auction(p_handle @extschema@.handle) RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_no_open_auction_sql' LANGUAGE C
+    SET search_path = pg_catalog, @extschema@, pg_temp;
+CREATE OR REPLACE FUNCTION @extschema@._require_args(p_function text, VARIADIC p_missing boolean[])
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_require_args_sql' LANGUAGE C STABLE;
+REVOKE EXECUTE ON FUNCTION
+    @extschema@._refuse_transfer_locked(@extschema@.handle, timestamptz, timestamptz),
+    @extschema@._require_owner(@extschema@.handle, bigint, bigint, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._sellable_by_owner(p_handle @extschema@.handle, p_seller_id bigint,
+                                                          p_as_of timestamptz, p_what text)
+    RETURNS @extschema@.handles
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    h handles;
+BEGIN
+    SELECT * INTO h FROM handles WHERE handle = p_handle FOR UPDATE;
+    PERFORM _require_owner(p_handle, h.owner_id, p_seller_id, p_what);
+    PERFORM _refuse_held(p_handle, h.hold_reason);
+    PERFORM _refuse_transfer_locked(p_handle, h.transfer_locked_until, p_as_of);
+    RETURN h;
+END $$;
+-- ---- end of issue 12, the house ----
+
 -- status() (src/sql/85_status.sql), last: its body is bound to the tables
 -- the parts above create
 CREATE FUNCTION @extschema@.status(with_invariants boolean DEFAULT false)

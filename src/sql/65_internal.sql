@@ -57,26 +57,46 @@ BEGIN
     END IF;
 END $$;
 
+-- The refusals the C paths make too, written once in src/refuse.c: these
+-- are its SQL faces, so the PL/pgSQL implementations raise them in the same
+-- words (doc/architecture.md, "Refusals").
+--
 -- HM011 for an account id that names no account.  A NULL id names none at
 -- all: that is a missing argument (22004), named as the caller calls it
 -- (p_argument), not an unknown account.
 CREATE FUNCTION @extschema@._unknown_account(p_account_id bigint,
                                              p_argument text DEFAULT 'account_id')
     RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF p_account_id IS NULL THEN
-        RAISE EXCEPTION '% must not be null', p_argument
-            USING ERRCODE = 'null_value_not_allowed',
-                  DETAIL = format('%s identifies the account to act for; NULL identifies none.',
-                                  p_argument);
-    END IF;
-    RAISE EXCEPTION 'account % does not exist', p_account_id
-        USING ERRCODE = 'HM011',
-              HINT = 'Create it first with handle_market.upsert_account().';
-END $$;
+    AS 'MODULE_PATHNAME', 'hm_unknown_account_sql' LANGUAGE C;
+
+-- HM010: a held handle does not move.
+CREATE FUNCTION @extschema@._refuse_held(p_handle @extschema@.handle, p_hold_reason text)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_refuse_held_sql' LANGUAGE C STABLE;
+
+-- HM007 while the handle's transfer lock runs at p_as_of.
+CREATE FUNCTION @extschema@._refuse_transfer_locked(p_handle @extschema@.handle,
+                                                    p_locked_until timestamptz,
+                                                    p_as_of timestamptz)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_refuse_transfer_locked_sql' LANGUAGE C STABLE;
+
+-- HM008 unless p_account_id is the owner (p_owner_id; NULL: nobody), who
+-- alone may p_what it.
+CREATE FUNCTION @extschema@._require_owner(p_handle @extschema@.handle, p_owner_id bigint,
+                                           p_account_id bigint, p_what text)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_require_owner_sql' LANGUAGE C STABLE;
+
+-- HM008 while the handle is in an open auction: the auction alone sells it.
+CREATE FUNCTION @extschema@._no_open_auction(p_handle @extschema@.handle) RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_no_open_auction_sql' LANGUAGE C
+    SET search_path = pg_catalog, @extschema@, pg_temp;
+
+-- The arguments a money function refuses when missing, in buy()'s words.
+CREATE FUNCTION @extschema@._require_args(p_function text, VARIADIC p_missing boolean[])
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_require_args_sql' LANGUAGE C STABLE;
 
 CREATE FUNCTION @extschema@._require_account(p_account_id bigint, p_lock text DEFAULT 'share',
                                              p_argument text DEFAULT 'account_id')
@@ -100,20 +120,6 @@ BEGIN
         PERFORM _unknown_account(p_account_id, p_argument);
     END IF;
     RETURN v;
-END $$;
-
--- HM010, in the words src/market.c uses too (refuse_held): a held handle
--- does not move.
-CREATE FUNCTION @extschema@._refuse_held(p_handle @extschema@.handle, p_hold_reason text)
-    RETURNS void
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF p_hold_reason IS NOT NULL THEN
-        RAISE EXCEPTION 'handle "%" is under hold', p_handle
-            USING ERRCODE = 'HM010', DETAIL = format('hold: %s', p_hold_reason);
-    END IF;
 END $$;
 
 CREATE FUNCTION @extschema@._canonical(p_candidate text) RETURNS @extschema@.handle
@@ -153,21 +159,6 @@ BEGIN ATOMIC
      ORDER BY r.kind, r.pattern LIMIT 1;
 END;
 
--- The arguments a money function refuses when missing, in buy()'s words.
-CREATE FUNCTION @extschema@._require_args(p_function text, VARIADIC p_missing boolean[])
-    RETURNS void
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    FOR i IN 1 .. cardinality(p_missing) LOOP
-        IF p_missing[i] THEN
-            RAISE EXCEPTION 'argument % of % must not be null', i, p_function
-                USING ERRCODE = 'null_value_not_allowed';
-        END IF;
-    END LOOP;
-END $$;
-
 -- The owner's handle, locked, and whether it may be put up for sale now.
 CREATE FUNCTION @extschema@._sellable_by_owner(p_handle @extschema@.handle, p_seller_id bigint,
                                                p_as_of timestamptz, p_what text)
@@ -179,29 +170,8 @@ DECLARE
     h handles;
 BEGIN
     SELECT * INTO h FROM handles WHERE handle = p_handle FOR UPDATE;
-    IF NOT FOUND OR h.owner_id IS DISTINCT FROM p_seller_id THEN
-        RAISE EXCEPTION 'account % does not own handle "%"', p_seller_id, p_handle
-            USING ERRCODE = 'HM008', DETAIL = format('Only the owner of a registered handle may %s it.', p_what);
-    END IF;
+    PERFORM _require_owner(p_handle, h.owner_id, p_seller_id, p_what);
     PERFORM _refuse_held(p_handle, h.hold_reason);
-    IF h.transfer_locked_until > p_as_of THEN
-        RAISE EXCEPTION 'handle "%" is under its transfer lock', p_handle
-            USING ERRCODE = 'HM007',
-                  DETAIL = format('It changed hands recently; the lock ends at %s.', h.transfer_locked_until);
-    END IF;
+    PERFORM _refuse_transfer_locked(p_handle, h.transfer_locked_until, p_as_of);
     RETURN h;
-END $$;
-
-CREATE FUNCTION @extschema@._no_open_auction(p_handle @extschema@.handle) RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, @extschema@, pg_temp
-AS $$
-DECLARE
-    a auctions;
-BEGIN
-    SELECT * INTO a FROM auctions WHERE handle = p_handle AND state = 'open';
-    IF FOUND THEN
-        RAISE EXCEPTION 'handle "%" is being auctioned', p_handle
-            USING ERRCODE = 'HM008', DETAIL = format('Auction %s is open until %s.', a.auction_id, a.ends_at);
-    END IF;
 END $$;
