@@ -17,7 +17,7 @@ CORE_SRCS = $(addprefix src/core/, utf8.c unicode_chars.c bidi_rule.c \
 	money.c decay.c pricing.c row_rules.c)
 GLUE_SRCS = $(addprefix src/, handle_market.c handle_type.c \
 	handle_functions.c unicode_versions.c lifecycle_sql.c guard.c \
-	sweep_sql.c touch.c activity_lock.c pricing_cache.c pricing_sql.c \
+	sweep_sql.c touch.c activity_lock.c policy_cache.c pricing_sql.c \
 	spi_plan.c ledger.c market.c escrow.c quote.c refuse.c outbox_notify.c row_rules_sql.c \
 	server_time.c)
 OBJS = $(CORE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)

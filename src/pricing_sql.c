@@ -4,11 +4,11 @@
  *
  * price() is called for every row a page of search results shows, so it is
  * C: one primary-key probe of handles, with the versions and the premium
- * list copied in each backend (pricing_cache.c).  The arithmetic is the
+ * list copied in each backend (policy_cache.c).  The arithmetic is the
  * core's (src/core/pricing.h).
  */
 #include "price.h"
-#include "pricing_cache.h"
+#include "policy_cache.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"

@@ -102,7 +102,7 @@ COMMENT ON FUNCTION @extschema@.touch(bigint, timestamptz) IS
     'records activity; writes only when the stored activity is older than the policy''s touch resolution';
 
 -- A new policy version makes every backend drop its copy of the policy
--- (touch's cache).  Versions are only inserted: the guard refuses the rest.
+-- (src/policy_cache.c).  Versions are only inserted: the guard refuses the rest.
 CREATE FUNCTION @extschema@.policy_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'hm_policy_changed' LANGUAGE C;
 CREATE TRIGGER policy_changed AFTER INSERT ON @extschema@.policy
