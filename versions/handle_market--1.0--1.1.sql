@@ -998,6 +998,53 @@ BEGIN
     PERFORM _refuse_transfer_locked(p_handle, h.transfer_locked_until, p_as_of);
     RETURN h;
 END $$;
+
+-- _touch() locks the owner's at-risk handles in handle order before it gives
+-- them back, as every path that locks several handles does
+-- (test/specs/touch_vs_settle.spec; src/sql/70_accounts.sql)
+CREATE OR REPLACE FUNCTION @extschema@._touch(p_account_id bigint, p_at timestamptz)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v_last timestamptz;
+    v_resolution interval;
+    v_handle handle;
+BEGIN
+    SELECT a.last_active_at,
+           (SELECT p.touch_resolution FROM policy p WHERE p.effective_from <= p_at
+             ORDER BY p.effective_from DESC LIMIT 1)
+      INTO v_last, v_resolution
+      FROM accounts a WHERE a.account_id = p_account_id;
+    IF NOT FOUND THEN
+        PERFORM _unknown_account(p_account_id);
+    END IF;
+    IF p_at IS NULL OR v_last >= p_at - v_resolution THEN
+        RETURN;
+    END IF;
+
+    -- wait for a release batch that is deciding now, then give back what it
+    -- put at risk (activity_lock.c)
+    PERFORM activity_lock_shared();
+    UPDATE accounts SET last_active_at = greatest(last_active_at, p_at)
+     WHERE account_id = p_account_id;
+    -- an owner at risk who is active again keeps the handle, at once.  Its
+    -- handles are locked first, in handle order, as a settlement batch locks
+    -- the handles it sells: in the order the UPDATE finds them, touch could
+    -- hold one the batch waits for while it waits for one the batch holds.
+    PERFORM 1 FROM handles
+     WHERE owner_id = p_account_id AND state = 'at_risk' AND hold_reason IS NULL
+     ORDER BY handle FOR UPDATE;
+    FOR v_handle IN
+        UPDATE handles SET state = 'registered', notice_at = NULL
+         WHERE owner_id = p_account_id AND state = 'at_risk' AND hold_reason IS NULL
+        RETURNING handle
+    LOOP
+        PERFORM _record(v_handle, 'at_risk', 'registered', p_at, p_account_id,
+                        'the owner was active again');
+    END LOOP;
+END $$;
 -- ---- end of issue 12, the house ----
 
 -- status() (src/sql/85_status.sql), last: its body is bound to the tables

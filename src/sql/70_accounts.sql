@@ -85,7 +85,13 @@ BEGIN
     PERFORM activity_lock_shared();
     UPDATE accounts SET last_active_at = greatest(last_active_at, p_at)
      WHERE account_id = p_account_id;
-    -- an owner at risk who is active again keeps the handle, at once
+    -- an owner at risk who is active again keeps the handle, at once.  Its
+    -- handles are locked first, in handle order, as a settlement batch locks
+    -- the handles it sells: in the order the UPDATE finds them, touch could
+    -- hold one the batch waits for while it waits for one the batch holds.
+    PERFORM 1 FROM handles
+     WHERE owner_id = p_account_id AND state = 'at_risk' AND hold_reason IS NULL
+     ORDER BY handle FOR UPDATE;
     FOR v_handle IN
         UPDATE handles SET state = 'registered', notice_at = NULL
          WHERE owner_id = p_account_id AND state = 'at_risk' AND hold_reason IS NULL
