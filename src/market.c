@@ -10,8 +10,9 @@
  * write its history and notices.  Any refusal raises before anything is
  * written, or aborts what was, so a refused buyer pays nothing.
  *
- * Lock order, shared with the rest of the extension: accounts, then
- * handles, then wallets in ascending id order.
+ * Lock order, shared with the rest of the extension: doc/architecture.md
+ * ("Lock order"): accounts, the key's claim, the handle, then every wallet
+ * in one statement in ascending id order.
  */
 #include "handle_market.h"
 
