@@ -6,10 +6,11 @@
  * touch resolution and changes nothing.  Deciding that in plpgsql cost a
  * SECURITY DEFINER call, an SPI query and a policy subquery each time; here
  * it is one primary-key probe of accounts and a look-up in the per-backend
- * copy of the policy (policy_cache.c, which also keeps where accounts is).  Whatever this path cannot settle alone (a NULL
- * argument, an unknown account, a write to make, an odd time) goes to the
- * implementation _touch through the guard's gate, as every other API
- * function does, so errors and writes are exactly the plpgsql ones.
+ * copy of the policy (policy_cache.c).  Whatever this path cannot settle
+ * alone (a NULL argument, an unknown account, a write to make, an odd
+ * time) goes to the implementation _touch through the guard's gate, as
+ * every other API function does, so errors and writes are exactly the
+ * plpgsql ones.
  *
  * The read ignores table privileges on purpose: touch() is the API, and the
  * application role that calls it has no SELECT on accounts.
