@@ -433,12 +433,7 @@ check_wallets(int64 transfer_id, const HmLeg *legs, int nlegs,
 						 errdetail("The balance is %s; the transfer adds %s.",
 								   hm_cents_text(balance), hm_cents_text(legs[i].amount))));
 			if (after < held)
-				ereport(ERROR,
-						(errcode(ERRCODE_HM_FUNDS),
-						 errmsg("insufficient funds"),
-						 errdetail("The wallet has %s available; this needs %s.",
-								   hm_cents_text(balance - held), hm_cents_text(-legs[i].amount)),
-						 errhint("Deposit more with handle_market.deposit().")));
+				hm_refuse_funds(balance - held, -legs[i].amount);
 			balance = after;
 		}
 	}

@@ -366,10 +366,7 @@ hm_buy(PG_FUNCTION_ARGS)
 	if (h.exists)
 	{
 		refuse_held(&h);
-		if (h.has_owner && h.owner_id == buyer_id)
-			ereport(ERROR,
-					(errcode(ERRCODE_HM_STATE),
-					 errmsg("account %lld already owns handle \"%s\"", (long long) buyer_id, h.handle)));
+		hm_refuse_own_handle(h.handle, h.has_owner, h.owner_id, buyer_id);
 	}
 	hm_refuse_auctioned(h.handle, true);
 
@@ -406,12 +403,7 @@ hm_buy(PG_FUNCTION_ARGS)
 	/* the money: the buyer pays, the seller gets the price less the fee */
 	w = lock_sale_wallets(&h, buyer_id, seller_id);
 	if (w.wallet_a == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_HM_FUNDS),
-				 errmsg("insufficient funds"),
-				 errdetail("The wallet has %s available; this needs %s.",
-						   hm_cents_text(0), hm_cents_text(price)),
-				 errhint("Deposit more with handle_market.deposit().")));
+		hm_refuse_funds(0, price);
 	legs[nlegs++] = (HmLeg) {w.wallet_a, -price, true, 0};
 	if (platform)
 		fee = price;
@@ -636,11 +628,7 @@ hm_sell_from_hold(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_HM_STATE),
 				 errmsg("handle \"%s\" is no longer the platform's to sell", h.handle),
 				 errdetail("Account %lld owns it.", (long long) h.owner_id)));
-	if (h.exists && h.has_owner && h.owner_id == hold.account_id)
-		ereport(ERROR,
-				(errcode(ERRCODE_HM_STATE),
-				 errmsg("account %lld already owns handle \"%s\"", (long long) hold.account_id,
-						h.handle)));
+	hm_refuse_own_handle(h.handle, h.exists && h.has_owner, h.owner_id, hold.account_id);
 	if (!hm_claim_closing("hold_post",
 						  psprintf("post(hold_id => %lld)", (long long) hold_id),
 						  h.handle, as_of, hold_id, &transfer_id))

@@ -13,6 +13,7 @@
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
+#include "ledger.h"
 #include "spi_plan.h"
 
 /* defined in handle_type.c: a handle as the database encoding shows it */
@@ -58,6 +59,15 @@ hm_require_owner(const char *handle, bool has_owner, int64 owner_id, int64 accou
 				 errdetail("Only the owner of a registered handle may %s it.", what)));
 }
 
+void
+hm_refuse_own_handle(const char *handle, bool has_owner, int64 owner_id, int64 account_id)
+{
+	if (has_owner && owner_id == account_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_HM_STATE),
+				 errmsg("account %lld already owns handle \"%s\"", (long long) account_id, handle)));
+}
+
 static HmPlan open_auction = HM_PLAN(
 	"SELECT auction_id, ends_at FROM auctions WHERE handle = $1::handle AND state = 'open'",
 	1, TEXTOID);
@@ -80,6 +90,17 @@ hm_refuse_auctioned(const char *handle, bool to_buyer)
 						   timestamp_text(ends_at)),
 				 to_buyer ? errhint("Bid with handle_market.bid().") : 0));
 	}
+}
+
+void
+hm_refuse_funds(int64 available, int64 needed)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_HM_FUNDS),
+			 errmsg("insufficient funds"),
+			 errdetail("The wallet has %s available; this needs %s.",
+					   hm_cents_text(available), hm_cents_text(needed)),
+			 errhint("Deposit more with handle_market.deposit().")));
 }
 
 void
@@ -187,6 +208,17 @@ hm_require_owner_sql(PG_FUNCTION_ARGS)
 	hm_require_owner(handle_arg(fcinfo, 0), !PG_ARGISNULL(1),
 					 PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1), PG_GETARG_INT64(2),
 					 text_to_cstring(PG_GETARG_TEXT_PP(3)));
+	PG_RETURN_VOID();
+}
+
+/* _refuse_own_handle(handle, owner_id, account_id) */
+PG_FUNCTION_INFO_V1(hm_refuse_own_handle_sql);
+Datum
+hm_refuse_own_handle_sql(PG_FUNCTION_ARGS)
+{
+	if (!PG_ARGISNULL(1) && !PG_ARGISNULL(2))
+		hm_refuse_own_handle(handle_arg(fcinfo, 0), true, PG_GETARG_INT64(1),
+							 PG_GETARG_INT64(2));
 	PG_RETURN_VOID();
 }
 

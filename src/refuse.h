@@ -5,10 +5,10 @@
  *
  * C calls these functions; PL/pgSQL calls the same code through the
  * internal SQL functions of src/sql/65_internal.sql (_refuse_held,
- * _refuse_transfer_locked, _require_owner, _no_open_auction,
- * _unknown_account, _require_args), which are LANGUAGE C on refuse.c's
- * *_sql symbols.  So a message, detail or hint changes in one place for
- * both languages (doc/architecture.md, "Refusals").
+ * _refuse_transfer_locked, _require_owner, _refuse_own_handle,
+ * _no_open_auction, _unknown_account, _require_args), which are LANGUAGE C
+ * on refuse.c's *_sql symbols.  So a message, detail or hint changes in one
+ * place for both languages (doc/architecture.md, "Refusals").
  */
 #ifndef HM_REFUSE_H
 #define HM_REFUSE_H
@@ -29,12 +29,19 @@ extern void hm_refuse_transfer_locked(const char *handle, bool has_until, Timest
 extern void hm_require_owner(const char *handle, bool has_owner, int64 owner_id,
 							 int64 account_id, const char *what);
 
+/* HM008 when account_id owns the handle already (has_owner, owner_id) */
+extern void hm_refuse_own_handle(const char *handle, bool has_owner, int64 owner_id,
+								 int64 account_id);
+
 /*
  * HM008 when the handle is in an open auction, which alone may sell it.
  * Runs an SPI statement (the caller has connected, under the extension's
  * search_path).  to_buyer adds the hint to bid instead.
  */
 extern void hm_refuse_auctioned(const char *handle, bool to_buyer);
+
+/* HM005: the wallet has available cents, the call needs needed */
+extern void hm_refuse_funds(int64 available, int64 needed) pg_attribute_noreturn();
 
 /* HM011 for an account id that names no account; hm_require_account checks (SPI). */
 extern void hm_refuse_unknown_account(int64 account_id) pg_attribute_noreturn();

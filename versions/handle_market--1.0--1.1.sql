@@ -979,9 +979,14 @@ CREATE OR REPLACE FUNCTION @extschema@._no_open_auction(p_handle @extschema@.han
 CREATE OR REPLACE FUNCTION @extschema@._require_args(p_function text, VARIADIC p_missing boolean[])
     RETURNS void
     AS 'MODULE_PATHNAME', 'hm_require_args_sql' LANGUAGE C STABLE;
+CREATE FUNCTION @extschema@._refuse_own_handle(p_handle @extschema@.handle, p_owner_id bigint,
+                                               p_account_id bigint)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_refuse_own_handle_sql' LANGUAGE C STABLE;
 REVOKE EXECUTE ON FUNCTION
     @extschema@._refuse_transfer_locked(@extschema@.handle, timestamptz, timestamptz),
-    @extschema@._require_owner(@extschema@.handle, bigint, bigint, text) FROM PUBLIC;
+    @extschema@._require_owner(@extschema@.handle, bigint, bigint, text),
+    @extschema@._refuse_own_handle(@extschema@.handle, bigint, bigint) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@._sellable_by_owner(p_handle @extschema@.handle, p_seller_id bigint,
                                                           p_as_of timestamptz, p_what text)
@@ -997,6 +1002,56 @@ BEGIN
     PERFORM _refuse_held(p_handle, h.hold_reason);
     PERFORM _refuse_transfer_locked(p_handle, h.transfer_locked_until, p_as_of);
     RETURN h;
+END $$;
+
+-- (src/sql/78c_offers.sql) make_offer() refuses the owner's own handle with
+-- _refuse_own_handle, as buy() and the sale from a hold do in C
+CREATE OR REPLACE FUNCTION @extschema@._make_offer(p_candidate text, p_buyer_id bigint, p_amount bigint,
+                                        p_expires_at timestamptz, p_key text, p_as_of timestamptz)
+    RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v_handle handle := _canonical(p_candidate);
+    -- expires_at in UTC: the same request from a session in another zone
+    v_request text := format('make_offer(candidate => %L, buyer_id => %s, amount_cents => %s, expires_at => %s)',
+                             p_candidate, p_buyer_id, p_amount,
+                             to_char(p_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US+00'));
+    h handles;
+    v_hold bigint;
+    v_created boolean;
+BEGIN
+    PERFORM _require_args('make_offer', p_candidate IS NULL, p_buyer_id IS NULL, p_amount IS NULL,
+                          p_expires_at IS NULL, p_key IS NULL, p_as_of IS NULL);
+    PERFORM _mark_active(p_buyer_id, p_as_of);      -- first: it takes the activity lock
+    PERFORM _require_account(p_buyer_id);
+    -- shared: offers may be made side by side, but not while the handle moves
+    SELECT * INTO h FROM handles WHERE handle = v_handle FOR SHARE;
+    v_hold := _replayed(p_buyer_id, p_key, 'hold', v_request);
+    IF v_hold IS NOT NULL THEN
+        RETURN v_hold;
+    END IF;
+    IF h.owner_id IS NULL THEN
+        RAISE EXCEPTION 'handle "%" has no owner to make an offer to', v_handle
+            USING ERRCODE = 'HM008', HINT = 'lookup() says how it may be had.';
+    END IF;
+    PERFORM _refuse_own_handle(v_handle, h.owner_id, p_buyer_id);
+    PERFORM _refuse_held(v_handle, h.hold_reason);
+    IF p_expires_at IS NULL OR p_expires_at <= p_as_of THEN
+        RAISE EXCEPTION 'an offer must expire after it is made'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('It would be made at %s and expire at %s.', p_as_of, p_expires_at);
+    END IF;
+    SELECT o.hold_id, o.created INTO v_hold, v_created
+      FROM _hold_open(p_buyer_id, p_amount, p_key, v_request, v_handle::text, p_as_of) o;
+    INSERT INTO offers (offer_id, handle, buyer_id, amount_cents, made_at, expires_at)
+    VALUES (v_hold, v_handle, p_buyer_id, p_amount, p_as_of, p_expires_at);
+    INSERT INTO outbox (kind, account_id, handle, at, detail)
+    VALUES ('offer_received', h.owner_id, v_handle, p_as_of,
+            format('Account %s offers %s for @%s until %s (offer %s).',
+                   p_buyer_id, dollars(p_amount), v_handle, p_expires_at, v_hold));
+    RETURN v_hold;
 END $$;
 
 -- _touch() locks the owner's at-risk handles in handle order before it gives

@@ -88,6 +88,12 @@ CREATE FUNCTION @extschema@._require_owner(p_handle @extschema@.handle, p_owner_
     RETURNS void
     AS 'MODULE_PATHNAME', 'hm_require_owner_sql' LANGUAGE C STABLE;
 
+-- HM008 when p_account_id owns the handle already (p_owner_id).
+CREATE FUNCTION @extschema@._refuse_own_handle(p_handle @extschema@.handle, p_owner_id bigint,
+                                               p_account_id bigint)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_refuse_own_handle_sql' LANGUAGE C STABLE;
+
 -- HM008 while the handle is in an open auction: the auction alone sells it.
 CREATE FUNCTION @extschema@._no_open_auction(p_handle @extschema@.handle) RETURNS void
     AS 'MODULE_PATHNAME', 'hm_no_open_auction_sql' LANGUAGE C

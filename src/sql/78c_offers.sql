@@ -99,9 +99,7 @@ BEGIN
         RAISE EXCEPTION 'handle "%" has no owner to make an offer to', v_handle
             USING ERRCODE = 'HM008', HINT = 'lookup() says how it may be had.';
     END IF;
-    IF h.owner_id = p_buyer_id THEN
-        RAISE EXCEPTION 'account % already owns handle "%"', p_buyer_id, v_handle USING ERRCODE = 'HM008';
-    END IF;
+    PERFORM _refuse_own_handle(v_handle, h.owner_id, p_buyer_id);
     PERFORM _refuse_held(v_handle, h.hold_reason);
     IF p_expires_at IS NULL OR p_expires_at <= p_as_of THEN
         RAISE EXCEPTION 'an offer must expire after it is made'
