@@ -17,8 +17,8 @@ CORE_SRCS = $(addprefix src/core/, utf8.c unicode_chars.c bidi_rule.c \
 	money.c decay.c pricing.c row_rules.c)
 GLUE_SRCS = $(addprefix src/, handle_market.c handle_type.c \
 	handle_functions.c unicode_versions.c lifecycle_sql.c guard.c \
-	sweep_sql.c touch.c activity_lock.c pricing_cache.c pricing_sql.c \
-	spi_plan.c ledger.c market.c escrow.c quote.c outbox_notify.c row_rules_sql.c \
+	sweep_sql.c touch.c activity_lock.c policy_cache.c pricing_sql.c \
+	spi_plan.c ledger.c market.c escrow.c quote.c refuse.c outbox_notify.c row_rules_sql.c \
 	server_time.c)
 OBJS = $(CORE_SRCS:.c=.o) $(GLUE_SRCS:.c=.o)
 
@@ -34,7 +34,8 @@ REGRESS = handle_type handle_errors handle_index confusable_key \
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 ISOLATION = confusable_unique touch_vs_release restore_twice release_runs_concurrent \
 	market_two_buyers market_same_key market_cross_buy market_one_wallet \
-	market_buy_vs_lifecycle outbox_notify outbox_cursor retry_twice request_same_key $(AUCTION_SPECS)
+	market_buy_vs_lifecycle outbox_notify outbox_cursor retry_twice request_same_key touch_vs_settle \
+	$(AUCTION_SPECS)
 # auctions, offers and escrow (test/specs/auction_*.spec, offer_*.spec)
 AUCTION_SPECS = auction_two_bidders auction_bid_vs_settle auction_extend_vs_settle \
 	offer_accept_vs_buy offer_accept_vs_withdraw settle_vs_market_deadlock
@@ -80,11 +81,13 @@ bench:
 
 UNIT_CC ?= gcc
 UNIT_TESTS = test/unit/test_core test/unit/test_pricing test/unit/test_row_rules
-# Runs every unit test program and ends with the total, "unit: N passed, M
-# failed" (the line scripts/run_tests.sh reads); a program that exits
-# non-zero without reporting a failure (a sanitizer abort) counts as one.
+# source checks that need no server: the HM error codes (src/errcodes.h)
+UNIT_SCRIPTS = test/unit/errcodes.sh
+# Runs every unit test program and script and ends with the total, "unit: N
+# passed, M failed" (the line scripts/run_tests.sh reads); a program that
+# exits non-zero without reporting a failure (a sanitizer abort) counts as one.
 unit: $(UNIT_TESTS)
-	@p=0; f=0; for t in $(UNIT_TESTS); do \
+	@p=0; f=0; for t in $(UNIT_TESTS) $(UNIT_SCRIPTS); do \
 		out=$$($$t 2>&1); rc=$$?; printf '%s\n' "$$out"; \
 		line=$$(printf '%s\n' "$$out" | grep -E '^[a-z_]+: [0-9]+ passed, [0-9]+ failed$$' | tail -1); \
 		tp=$$(echo "$$line" | awk '{print $$2}'); tf=$$(echo "$$line" | awk '{print $$4}'); \

@@ -23,6 +23,7 @@
 
 #include "escrow.h"
 #include "ledger.h"
+#include "refuse.h"
 #include "spi_plan.h"
 
 static HmPlan held_add = HM_PLAN(
@@ -85,12 +86,7 @@ hm_hold_open(PG_FUNCTION_ARGS)
 
 			if (wallet != 0 && hm_plan_run(&available, v, NULL) > 0)
 				have = hm_result_int64(0, 1);
-			ereport(ERROR,
-					(errcode(ERRCODE_HM_FUNDS),
-					 errmsg("insufficient funds"),
-					 errdetail("The wallet has %s available; this needs %s.",
-							   hm_cents_text(have), hm_cents_text(amount)),
-					 errhint("Deposit more with handle_market.deposit().")));
+			hm_refuse_funds(have, amount);
 		}
 		v[0] = Int64GetDatum(hold_id);
 		v[1] = Int64GetDatum(account_id);

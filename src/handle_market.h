@@ -11,6 +11,8 @@
 #include "fmgr.h"
 #include "nodes/nodes.h"
 
+#include "errcodes.h"
+
 /*
  * Soft errors: on PostgreSQL 16+ the input function reports bad input to a
  * soft-error context when it has one (pg_input_is_valid); before 16 there is
@@ -60,9 +62,6 @@ extern int64 hm_interval_usecs(const Interval *i);
  * guard's gate open (guard.c).
  */
 extern Datum hm_gate_call(FunctionCallInfo fcinfo);
-
-/* Error codes of the lifecycle and the market (class HM) */
-#define ERRCODE_HM_GUARD MAKE_SQLSTATE('H','M','0','1','5')
 
 /* Checks, once per backend, that keys were computed with this ICU. */
 extern void hm_check_unicode_versions(void);

@@ -21,6 +21,7 @@
 
 #include "core/money.h"
 #include "ledger.h"
+#include "refuse.h"
 #include "spi_plan.h"
 
 
@@ -51,28 +52,6 @@ int64
 hm_payments_account(int64 transfer_id)
 {
 	return HM_PAYMENTS_BASE + transfer_id % HM_LEDGER_SLOTS;
-}
-
-static HmPlan account_exists = HM_PLAN(
-	"SELECT 1 FROM accounts WHERE account_id = $1",
-	1, INT8OID);
-
-void
-hm_refuse_unknown_account(int64 account_id)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_HM_ACCOUNT),
-			 errmsg("account %lld does not exist", (long long) account_id),
-			 errhint("Create it first with handle_market.upsert_account().")));
-}
-
-void
-hm_require_account(int64 account_id)
-{
-	Datum		v[1] = {Int64GetDatum(account_id)};
-
-	if (hm_plan_run(&account_exists, v, NULL) == 0)
-		hm_refuse_unknown_account(account_id);
 }
 
 static HmPlan wallet_find = HM_PLAN(
@@ -454,12 +433,7 @@ check_wallets(int64 transfer_id, const HmLeg *legs, int nlegs,
 						 errdetail("The balance is %s; the transfer adds %s.",
 								   hm_cents_text(balance), hm_cents_text(legs[i].amount))));
 			if (after < held)
-				ereport(ERROR,
-						(errcode(ERRCODE_HM_FUNDS),
-						 errmsg("insufficient funds"),
-						 errdetail("The wallet has %s available; this needs %s.",
-								   hm_cents_text(balance - held), hm_cents_text(-legs[i].amount)),
-						 errhint("Deposit more with handle_market.deposit().")));
+				hm_refuse_funds(balance - held, -legs[i].amount);
 			balance = after;
 		}
 	}
@@ -520,33 +494,6 @@ hm_post_locked(int64 transfer_id, HmLeg *legs, int nlegs,
 		mine = lock_wallets(transfer_id, legs, nlegs, &nmine);
 	check_wallets(transfer_id, legs, nlegs, mine, nmine);
 	write_legs(transfer_id, legs, nlegs);
-}
-
-/*
- * The API function's name: the implementation's without its underscore (and
- * without the _c of a C part behind a PL/pgSQL implementation).
- */
-static const char *
-api_name(FunctionCallInfo fcinfo)
-{
-	char	   *name = get_func_name(fcinfo->flinfo->fn_oid);
-	size_t		len = strlen(name);
-
-	if (len > 2 && strcmp(name + len - 2, "_c") == 0)
-		name[len - 2] = '\0';
-	return name[0] == '_' ? name + 1 : name;
-}
-
-/* The arguments every money function refuses in the same words. */
-void
-hm_require_args(FunctionCallInfo fcinfo, int nargs)
-{
-	for (int i = 0; i < nargs; i++)
-		if (PG_ARGISNULL(i))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("argument %d of %s must not be null", i + 1,
-							api_name(fcinfo))));
 }
 
 static void

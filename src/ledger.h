@@ -11,15 +11,7 @@
 #include "datatype/timestamp.h"
 #include "fmgr.h"
 
-/* Error codes of the market (class HM) */
-#define ERRCODE_HM_FUNDS MAKE_SQLSTATE('H','M','0','0','5')
-#define ERRCODE_HM_IDEMPOTENCY MAKE_SQLSTATE('H','M','0','0','6')
-#define ERRCODE_HM_TRANSFER_LOCK MAKE_SQLSTATE('H','M','0','0','7')
-#define ERRCODE_HM_STATE MAKE_SQLSTATE('H','M','0','0','8')
-#define ERRCODE_HM_PRICE MAKE_SQLSTATE('H','M','0','0','9')
-#define ERRCODE_HM_HOLD MAKE_SQLSTATE('H','M','0','1','0')
-#define ERRCODE_HM_ACCOUNT MAKE_SQLSTATE('H','M','0','1','1')
-#define ERRCODE_HM_OVERFLOW MAKE_SQLSTATE('H','M','0','1','3')
+#include "errcodes.h"
 
 /* The platform's slots: fixed ids (src/sql/76_ledger.sql) */
 #define HM_LEDGER_SLOTS 16
@@ -38,13 +30,6 @@ typedef struct HmLeg
 
 /* "$50,000.00", palloc'd */
 extern char *hm_cents_text(int64 cents);
-
-/* Raises HM011 unless the account exists; HM011 for account_id. */
-extern void hm_require_account(int64 account_id);
-extern void hm_refuse_unknown_account(int64 account_id) pg_attribute_noreturn();
-
-/* 22004 unless the first nargs arguments are all given */
-extern void hm_require_args(FunctionCallInfo fcinfo, int nargs);
 
 /* The user's wallet; 0 when there is none and create is false. */
 extern int64 hm_wallet(int64 account_id, bool create);

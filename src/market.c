@@ -10,8 +10,9 @@
  * write its history and notices.  Any refusal raises before anything is
  * written, or aborts what was, so a refused buyer pays nothing.
  *
- * Lock order, shared with the rest of the extension: accounts, then
- * handles, then wallets in ascending id order.
+ * Lock order, shared with the rest of the extension: doc/architecture.md
+ * ("Lock order"): accounts, the key's claim, the handle, then every wallet
+ * in one statement in ascending id order.
  */
 #include "handle_market.h"
 
@@ -25,6 +26,7 @@
 #include "escrow.h"
 #include "ledger.h"
 #include "price.h"
+#include "refuse.h"
 #include "spi_plan.h"
 
 /* The handle a call is about, as it stands once it is locked. */
@@ -37,17 +39,11 @@ typedef struct LockedHandle
 	bool		has_owner;
 	int64		owner_id;
 	char	   *hold_reason;	/* NULL unless held */
-	bool		locked;			/* under its transfer lock at as_of */
+	bool		has_locked_until;	/* a transfer lock, running or not */
 	TimestampTz locked_until;
 	bool		listed;
 	int64		list_price;
 } LockedHandle;
-
-static char *
-timestamp_text(TimestampTz t)
-{
-	return DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(t)));
-}
 
 /*
  * The canonical form of candidate under the profile in force at as_of
@@ -64,24 +60,22 @@ canonical_handle(FunctionCallInfo fcinfo, const char *candidate, TimestampTz as_
 }
 
 static HmPlan handle_lock = HM_PLAN(
-	"SELECT state, owner_id, hold_reason, transfer_locked_until, "
-	"       coalesce(transfer_locked_until > $2, false), list_price_cents "
+	"SELECT state, owner_id, hold_reason, transfer_locked_until, list_price_cents "
 	"  FROM handles WHERE handle = $1::handle FOR UPDATE",
-	2, TEXTOID, TIMESTAMPTZOID);
+	1, TEXTOID);
 
 /* Locks the row of the handle (canonical form), if it has one. */
 static LockedHandle
-lock_handle(const char *candidate, const char *handle, TimestampTz as_of)
+lock_handle(const char *candidate, const char *handle)
 {
 	LockedHandle h;
-	Datum		v[2];
+	Datum		v[1];
 	bool		isnull;
 
 	memset(&h, 0, sizeof(h));
 	h.handle = pstrdup(handle);
 	h.display = pstrdup(candidate[0] == '@' ? candidate + 1 : candidate);
 	v[0] = CStringGetTextDatum(h.handle);
-	v[1] = TimestampTzGetDatum(as_of);
 	if (hm_plan_run(&handle_lock, v, NULL) == 0)
 		return h;
 	h.exists = true;
@@ -90,42 +84,29 @@ lock_handle(const char *candidate, const char *handle, TimestampTz as_of)
 	h.has_owner = !isnull;
 	h.hold_reason = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
 	h.locked_until = DatumGetTimestampTz(hm_result(0, 4, &isnull));
-	h.locked = DatumGetBool(hm_result(0, 5, &isnull));
-	h.list_price = DatumGetInt64(hm_result(0, 6, &isnull));
+	h.has_locked_until = !isnull;
+	h.list_price = DatumGetInt64(hm_result(0, 5, &isnull));
 	h.listed = !isnull;
 	return h;
 }
 
+/* The shared refusals (refuse.c), for a locked handle */
 static void
 refuse_held(const LockedHandle *h)
 {
-	if (h->hold_reason != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_HM_HOLD),
-				 errmsg("handle \"%s\" is under hold", h->handle),
-				 errdetail("hold: %s", h->hold_reason)));
+	hm_refuse_held(h->handle, h->hold_reason);
 }
 
 static void
-refuse_locked(const LockedHandle *h)
+refuse_locked(const LockedHandle *h, TimestampTz as_of)
 {
-	if (h->locked)
-		ereport(ERROR,
-				(errcode(ERRCODE_HM_TRANSFER_LOCK),
-				 errmsg("handle \"%s\" is under its transfer lock", h->handle),
-				 errdetail("It changed hands recently; the lock ends at %s.",
-						   timestamp_text(h->locked_until))));
+	hm_refuse_transfer_locked(h->handle, h->has_locked_until, h->locked_until, as_of);
 }
 
-/* The owner may do this, and only the owner. */
 static void
 require_owner(const LockedHandle *h, int64 account_id, const char *what)
 {
-	if (!h->exists || !h->has_owner || h->owner_id != account_id)
-		ereport(ERROR,
-				(errcode(ERRCODE_HM_STATE),
-				 errmsg("account %lld does not own handle \"%s\"", (long long) account_id, h->handle),
-				 errdetail("Only the owner of a registered handle may %s it.", what)));
+	hm_require_owner(h->handle, h->exists && h->has_owner, h->owner_id, account_id, what);
 }
 
 static HmPlan event_insert = HM_PLAN(
@@ -226,7 +207,7 @@ typedef struct SaleWallets
  * moves one handle locks them here, after the handle and before any wallet,
  * so no two of them can deadlock on wallets.  A settlement batch, which
  * makes many sales in one transaction, has locked the wallets of all of
- * them before the first (78_auctions.sql, _settle_batch): here it only finds
+ * them before the first (78d_settlement.sql, _settle_batch): here it only finds
  * them locked.  The two lists are one semi-join
  * on the wallets' unique account_id: an OR of them would be no index
  * condition, and every sale would scan every wallet.  No offer can be made
@@ -289,31 +270,6 @@ void_offers(const SaleWallets *w, const char *handle, TimestampTz at, const char
 	/* most handles have none: no call into PL/pgSQL for them */
 	if (w->offers)
 		hm_plan_run(&offers_void, v, NULL);
-}
-
-static HmPlan open_auction = HM_PLAN(
-	"SELECT auction_id, ends_at FROM auctions WHERE handle = $1::handle AND state = 'open'",
-	1, TEXTOID);
-
-/* A handle in an open auction is sold by the auction only. */
-static void
-refuse_auctioned(const char *handle)
-{
-	Datum		v[1] = {CStringGetTextDatum(handle)};
-	bool		isnull;
-
-	if (hm_plan_run(&open_auction, v, NULL) > 0)
-	{
-		int64		auction_id = hm_result_int64(0, 1);
-		TimestampTz ends_at = DatumGetTimestampTz(hm_result(0, 2, &isnull));
-
-		ereport(ERROR,
-				(errcode(ERRCODE_HM_STATE),
-				 errmsg("handle \"%s\" is being auctioned", handle),
-				 errdetail("Auction %lld is open until %s.", (long long) auction_id,
-						   timestamp_text(ends_at)),
-				 errhint("Bid with handle_market.bid().")));
-	}
 }
 
 static HmPlan buyer_activity = HM_PLAN(
@@ -406,16 +362,13 @@ hm_buy(PG_FUNCTION_ARGS)
 	 */
 	if (needs_touch)
 		mark_active(buyer_id, as_of);
-	h = lock_handle(candidate, handle, as_of);
+	h = lock_handle(candidate, handle);
 	if (h.exists)
 	{
 		refuse_held(&h);
-		if (h.has_owner && h.owner_id == buyer_id)
-			ereport(ERROR,
-					(errcode(ERRCODE_HM_STATE),
-					 errmsg("account %lld already owns handle \"%s\"", (long long) buyer_id, h.handle)));
+		hm_refuse_own_handle(h.handle, h.has_owner, h.owner_id, buyer_id);
 	}
-	refuse_auctioned(h.handle);
+	hm_refuse_auctioned(h.handle, true);
 
 	/* priced now, on the locked row: under a snapshot taken after the lock */
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -436,7 +389,7 @@ hm_buy(PG_FUNCTION_ARGS)
 				 errdetail("%s", q.reason),
 				 errhint("Register it with handle_market.register_handle().")));
 	if (h.exists && h.has_owner)
-		refuse_locked(&h);
+		refuse_locked(&h, as_of);
 	fee = q.fee;
 	platform = !q.has_seller;
 	seller_id = platform ? buyer_id : q.seller_id;
@@ -450,12 +403,7 @@ hm_buy(PG_FUNCTION_ARGS)
 	/* the money: the buyer pays, the seller gets the price less the fee */
 	w = lock_sale_wallets(&h, buyer_id, seller_id);
 	if (w.wallet_a == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_HM_FUNDS),
-				 errmsg("insufficient funds"),
-				 errdetail("The wallet has %s available; this needs %s.",
-						   hm_cents_text(0), hm_cents_text(price)),
-				 errhint("Deposit more with handle_market.deposit().")));
+		hm_refuse_funds(0, price);
 	legs[nlegs++] = (HmLeg) {w.wallet_a, -price, true, 0};
 	if (platform)
 		fee = price;
@@ -528,11 +476,11 @@ hm_transfer_handle(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_HM_STATE),
 				 errmsg("a handle cannot be transferred to its own owner")));
-	h = lock_handle(candidate, handle, as_of);
+	h = lock_handle(candidate, handle);
 	require_owner(&h, from_id, "transfer");
 	refuse_held(&h);
-	refuse_locked(&h);
-	refuse_auctioned(h.handle);
+	refuse_locked(&h, as_of);
+	hm_refuse_auctioned(h.handle, false);
 	w = lock_sale_wallets(&h, from_id, to_id);
 	set_owner(&h, to_id, as_of, &pol);
 	void_offers(&w, h.handle, as_of, psprintf("@%s was given to another account", h.handle));
@@ -562,13 +510,13 @@ set_listing(FunctionCallInfo fcinfo, const char *candidate, int64 seller_id, boo
 	char		nulls[3] = "   ";
 
 	hm_require_account(seller_id);
-	h = lock_handle(candidate, canonical_handle(fcinfo, candidate, as_of, &pol), as_of);
+	h = lock_handle(candidate, canonical_handle(fcinfo, candidate, as_of, &pol));
 	require_owner(&h, seller_id, list ? "list" : "unlist");
 	refuse_held(&h);
 	if (list)
 	{
-		refuse_locked(&h);
-		refuse_auctioned(h.handle);
+		refuse_locked(&h, as_of);
+		hm_refuse_auctioned(h.handle, false);
 	}
 	else if (!h.listed)
 		ereport(ERROR,
@@ -660,7 +608,7 @@ hm_sell_from_hold(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	hm_policy_in_force(hm_function_namespace(fcinfo), as_of, &pol);
-	h = lock_handle(handle, handle, as_of);
+	h = lock_handle(handle, handle);
 	hold = hm_hold_lock(hold_id);
 	if (strcmp(hold.state, "posted") == 0)
 	{
@@ -673,18 +621,14 @@ hm_sell_from_hold(PG_FUNCTION_ARGS)
 	if (!platform)
 	{
 		require_owner(&h, seller_id, "sell");
-		refuse_locked(&h);
+		refuse_locked(&h, as_of);
 	}
 	else if (h.exists && h.has_owner)
 		ereport(ERROR,
 				(errcode(ERRCODE_HM_STATE),
 				 errmsg("handle \"%s\" is no longer the platform's to sell", h.handle),
 				 errdetail("Account %lld owns it.", (long long) h.owner_id)));
-	if (h.exists && h.has_owner && h.owner_id == hold.account_id)
-		ereport(ERROR,
-				(errcode(ERRCODE_HM_STATE),
-				 errmsg("account %lld already owns handle \"%s\"", (long long) hold.account_id,
-						h.handle)));
+	hm_refuse_own_handle(h.handle, h.exists && h.has_owner, h.owner_id, hold.account_id);
 	if (!hm_claim_closing("hold_post",
 						  psprintf("post(hold_id => %lld)", (long long) hold_id),
 						  h.handle, as_of, hold_id, &transfer_id))

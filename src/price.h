@@ -11,7 +11,7 @@
 
 #include "utils/snapshot.h"
 
-#include "pricing_cache.h"
+#include "policy_cache.h"
 
 /* Where the price comes from; the names are what _price_parts returns */
 typedef enum PriceSource

@@ -4,11 +4,11 @@
  *
  * price() is called for every row a page of search results shows, so it is
  * C: one primary-key probe of handles, with the versions and the premium
- * list copied in each backend (pricing_cache.c).  The arithmetic is the
+ * list copied in each backend (policy_cache.c).  The arithmetic is the
  * core's (src/core/pricing.h).
  */
 #include "price.h"
-#include "pricing_cache.h"
+#include "policy_cache.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -22,9 +22,6 @@
 #include "utils/timestamp.h"
 
 #include "core/normalize.h"
-
-#define ERRCODE_HM_PROFILE MAKE_SQLSTATE('H','M','0','0','4')
-#define ERRCODE_HM_OVERFLOW MAKE_SQLSTATE('H','M','0','1','3')
 
 /* defined in handle_functions.c: the key as stored in the tables */
 extern Datum handle_confusable_key(PG_FUNCTION_ARGS);

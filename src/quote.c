@@ -21,6 +21,7 @@
 #include "core/lifecycle.h"
 #include "core/money.h"
 #include "ledger.h"
+#include "refuse.h"
 #include "spi_plan.h"
 
 /* Times in reasons as utc_time() writes them (src/sql/65_internal.sql) */
@@ -193,10 +194,7 @@ hm_quote_sql(PG_FUNCTION_ARGS)
 
 	/* a NULL buyer is a missing argument, not an unknown account */
 	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("buyer_id must not be null"),
-				 errdetail("buyer_id identifies the account to act for; NULL identifies none.")));
+		hm_refuse_null_account("buyer_id");
 	SPI_connect();
 	hm_require_account(PG_GETARG_INT64(1));
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))

@@ -32,8 +32,6 @@
  */
 #define HM_TIME_SKEW_USECS (60 * USECS_PER_SEC)
 
-#define ERRCODE_HM_NOT_SERVER_TIME MAKE_SQLSTATE('H','M','0','1','7')
-
 static bool simulated_time = false;
 
 void

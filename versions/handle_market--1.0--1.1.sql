@@ -1123,6 +1123,155 @@ INSERT INTO @extschema@.api_grants (routine, is_procedure, level) VALUES
     ('rekey(integer)', true, 'admin');
 -- ---- end of issue 12 ----
 
+-- ---- issue 12, the house: each shared refusal written once (src/refuse.c) ----
+-- (src/sql/65_internal.sql) 1.0's PL/pgSQL refusals become SQL faces of the
+-- C code the market's C paths raise them with; CREATE OR REPLACE changes a
+-- function's language and keeps its signature, its grants and its callers.
+CREATE OR REPLACE FUNCTION @extschema@._unknown_account(p_account_id bigint,
+                                                        p_argument text DEFAULT 'account_id')
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_unknown_account_sql' LANGUAGE C;
+CREATE OR REPLACE FUNCTION @extschema@._refuse_held(p_handle @extschema@.handle, p_hold_reason text)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_refuse_held_sql' LANGUAGE C STABLE;
+CREATE FUNCTION @extschema@._refuse_transfer_locked(p_handle @extschema@.handle,
+                                                    p_locked_until timestamptz,
+                                                    p_as_of timestamptz)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_refuse_transfer_locked_sql' LANGUAGE C STABLE;
+CREATE FUNCTION @extschema@._require_owner(p_handle @extschema@.handle, p_owner_id bigint,
+                                           p_account_id bigint, p_what text)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_require_owner_sql' LANGUAGE C STABLE;
+CREATE OR REPLACE FUNCTION @extschema@._no_open_auction(p_handle @extschema@.handle) RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_no_open_auction_sql' LANGUAGE C
+    SET search_path = pg_catalog, @extschema@, pg_temp;
+CREATE OR REPLACE FUNCTION @extschema@._require_args(p_function text, VARIADIC p_missing boolean[])
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_require_args_sql' LANGUAGE C STABLE;
+CREATE FUNCTION @extschema@._refuse_own_handle(p_handle @extschema@.handle, p_owner_id bigint,
+                                               p_account_id bigint)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_refuse_own_handle_sql' LANGUAGE C STABLE;
+REVOKE EXECUTE ON FUNCTION
+    @extschema@._refuse_transfer_locked(@extschema@.handle, timestamptz, timestamptz),
+    @extschema@._require_owner(@extschema@.handle, bigint, bigint, text),
+    @extschema@._refuse_own_handle(@extschema@.handle, bigint, bigint) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._sellable_by_owner(p_handle @extschema@.handle, p_seller_id bigint,
+                                                          p_as_of timestamptz, p_what text)
+    RETURNS @extschema@.handles
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    h handles;
+BEGIN
+    SELECT * INTO h FROM handles WHERE handle = p_handle FOR UPDATE;
+    PERFORM _require_owner(p_handle, h.owner_id, p_seller_id, p_what);
+    PERFORM _refuse_held(p_handle, h.hold_reason);
+    PERFORM _refuse_transfer_locked(p_handle, h.transfer_locked_until, p_as_of);
+    RETURN h;
+END $$;
+
+-- (src/sql/78c_offers.sql) make_offer() refuses the owner's own handle with
+-- _refuse_own_handle, as buy() and the sale from a hold do in C
+CREATE OR REPLACE FUNCTION @extschema@._make_offer(p_candidate text, p_buyer_id bigint, p_amount bigint,
+                                        p_expires_at timestamptz, p_key text, p_as_of timestamptz)
+    RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v_handle handle := _canonical(p_candidate);
+    -- expires_at in UTC: the same request from a session in another zone
+    v_request text := format('make_offer(candidate => %L, buyer_id => %s, amount_cents => %s, expires_at => %s)',
+                             p_candidate, p_buyer_id, p_amount,
+                             to_char(p_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US+00'));
+    h handles;
+    v_hold bigint;
+    v_created boolean;
+BEGIN
+    PERFORM _require_args('make_offer', p_candidate IS NULL, p_buyer_id IS NULL, p_amount IS NULL,
+                          p_expires_at IS NULL, p_key IS NULL, p_as_of IS NULL);
+    PERFORM _mark_active(p_buyer_id, p_as_of);      -- first: it takes the activity lock
+    PERFORM _require_account(p_buyer_id);
+    -- shared: offers may be made side by side, but not while the handle moves
+    SELECT * INTO h FROM handles WHERE handle = v_handle FOR SHARE;
+    v_hold := _replayed(p_buyer_id, p_key, 'hold', v_request);
+    IF v_hold IS NOT NULL THEN
+        RETURN v_hold;
+    END IF;
+    IF h.owner_id IS NULL THEN
+        RAISE EXCEPTION 'handle "%" has no owner to make an offer to', v_handle
+            USING ERRCODE = 'HM008', HINT = 'lookup() says how it may be had.';
+    END IF;
+    PERFORM _refuse_own_handle(v_handle, h.owner_id, p_buyer_id);
+    PERFORM _refuse_held(v_handle, h.hold_reason);
+    IF p_expires_at IS NULL OR p_expires_at <= p_as_of THEN
+        RAISE EXCEPTION 'an offer must expire after it is made'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('It would be made at %s and expire at %s.', p_as_of, p_expires_at);
+    END IF;
+    SELECT o.hold_id, o.created INTO v_hold, v_created
+      FROM _hold_open(p_buyer_id, p_amount, p_key, v_request, v_handle::text, p_as_of) o;
+    INSERT INTO offers (offer_id, handle, buyer_id, amount_cents, made_at, expires_at)
+    VALUES (v_hold, v_handle, p_buyer_id, p_amount, p_as_of, p_expires_at);
+    INSERT INTO outbox (kind, account_id, handle, at, detail)
+    VALUES ('offer_received', h.owner_id, v_handle, p_as_of,
+            format('Account %s offers %s for @%s until %s (offer %s).',
+                   p_buyer_id, dollars(p_amount), v_handle, p_expires_at, v_hold));
+    RETURN v_hold;
+END $$;
+
+-- _touch() locks the owner's at-risk handles in handle order before it gives
+-- them back, as every path that locks several handles does
+-- (test/specs/touch_vs_settle.spec; src/sql/70_accounts.sql)
+CREATE OR REPLACE FUNCTION @extschema@._touch(p_account_id bigint, p_at timestamptz)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v_last timestamptz;
+    v_resolution interval;
+    v_handle handle;
+BEGIN
+    SELECT a.last_active_at,
+           (SELECT p.touch_resolution FROM policy p WHERE p.effective_from <= p_at
+             ORDER BY p.effective_from DESC LIMIT 1)
+      INTO v_last, v_resolution
+      FROM accounts a WHERE a.account_id = p_account_id;
+    IF NOT FOUND THEN
+        PERFORM _unknown_account(p_account_id);
+    END IF;
+    IF p_at IS NULL OR v_last >= p_at - v_resolution THEN
+        RETURN;
+    END IF;
+
+    -- wait for a release batch that is deciding now, then give back what it
+    -- put at risk (activity_lock.c)
+    PERFORM activity_lock_shared();
+    UPDATE accounts SET last_active_at = greatest(last_active_at, p_at)
+     WHERE account_id = p_account_id;
+    -- an owner at risk who is active again keeps the handle, at once.  Its
+    -- handles are locked first, in handle order, as a settlement batch locks
+    -- the handles it sells: in the order the UPDATE finds them, touch could
+    -- hold one the batch waits for while it waits for one the batch holds.
+    PERFORM 1 FROM handles
+     WHERE owner_id = p_account_id AND state = 'at_risk' AND hold_reason IS NULL
+     ORDER BY handle FOR UPDATE;
+    FOR v_handle IN
+        UPDATE handles SET state = 'registered', notice_at = NULL
+         WHERE owner_id = p_account_id AND state = 'at_risk' AND hold_reason IS NULL
+        RETURNING handle
+    LOOP
+        PERFORM _record(v_handle, 'at_risk', 'registered', p_at, p_account_id,
+                        'the owner was active again');
+    END LOOP;
+END $$;
+-- ---- end of issue 12, the house ----
+
 -- status() (src/sql/85_status.sql), last: its body is bound to the tables
 -- the parts above create
 CREATE FUNCTION @extschema@.status(with_invariants boolean DEFAULT false)

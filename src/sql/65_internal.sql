@@ -57,26 +57,52 @@ BEGIN
     END IF;
 END $$;
 
+-- The refusals the C paths make too, written once in src/refuse.c: these
+-- are its SQL faces, so the PL/pgSQL implementations raise them in the same
+-- words (doc/architecture.md, "Refusals").
+--
 -- HM011 for an account id that names no account.  A NULL id names none at
 -- all: that is a missing argument (22004), named as the caller calls it
 -- (p_argument), not an unknown account.
 CREATE FUNCTION @extschema@._unknown_account(p_account_id bigint,
                                              p_argument text DEFAULT 'account_id')
     RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF p_account_id IS NULL THEN
-        RAISE EXCEPTION '% must not be null', p_argument
-            USING ERRCODE = 'null_value_not_allowed',
-                  DETAIL = format('%s identifies the account to act for; NULL identifies none.',
-                                  p_argument);
-    END IF;
-    RAISE EXCEPTION 'account % does not exist', p_account_id
-        USING ERRCODE = 'HM011',
-              HINT = 'Create it first with handle_market.upsert_account().';
-END $$;
+    AS 'MODULE_PATHNAME', 'hm_unknown_account_sql' LANGUAGE C;
+
+-- HM010: a held handle does not move.
+CREATE FUNCTION @extschema@._refuse_held(p_handle @extschema@.handle, p_hold_reason text)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_refuse_held_sql' LANGUAGE C STABLE;
+
+-- HM007 while the handle's transfer lock runs at p_as_of.
+CREATE FUNCTION @extschema@._refuse_transfer_locked(p_handle @extschema@.handle,
+                                                    p_locked_until timestamptz,
+                                                    p_as_of timestamptz)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_refuse_transfer_locked_sql' LANGUAGE C STABLE;
+
+-- HM008 unless p_account_id is the owner (p_owner_id; NULL: nobody), who
+-- alone may p_what it.
+CREATE FUNCTION @extschema@._require_owner(p_handle @extschema@.handle, p_owner_id bigint,
+                                           p_account_id bigint, p_what text)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_require_owner_sql' LANGUAGE C STABLE;
+
+-- HM008 when p_account_id owns the handle already (p_owner_id).
+CREATE FUNCTION @extschema@._refuse_own_handle(p_handle @extschema@.handle, p_owner_id bigint,
+                                               p_account_id bigint)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_refuse_own_handle_sql' LANGUAGE C STABLE;
+
+-- HM008 while the handle is in an open auction: the auction alone sells it.
+CREATE FUNCTION @extschema@._no_open_auction(p_handle @extschema@.handle) RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_no_open_auction_sql' LANGUAGE C
+    SET search_path = pg_catalog, @extschema@, pg_temp;
+
+-- The arguments a money function refuses when missing, in buy()'s words.
+CREATE FUNCTION @extschema@._require_args(p_function text, VARIADIC p_missing boolean[])
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'hm_require_args_sql' LANGUAGE C STABLE;
 
 CREATE FUNCTION @extschema@._require_account(p_account_id bigint, p_lock text DEFAULT 'share',
                                              p_argument text DEFAULT 'account_id')
@@ -100,20 +126,6 @@ BEGIN
         PERFORM _unknown_account(p_account_id, p_argument);
     END IF;
     RETURN v;
-END $$;
-
--- HM010, in the words src/market.c uses too (refuse_held): a held handle
--- does not move.
-CREATE FUNCTION @extschema@._refuse_held(p_handle @extschema@.handle, p_hold_reason text)
-    RETURNS void
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF p_hold_reason IS NOT NULL THEN
-        RAISE EXCEPTION 'handle "%" is under hold', p_handle
-            USING ERRCODE = 'HM010', DETAIL = format('hold: %s', p_hold_reason);
-    END IF;
 END $$;
 
 CREATE FUNCTION @extschema@._canonical(p_candidate text) RETURNS @extschema@.handle
@@ -152,3 +164,20 @@ BEGIN ATOMIC
         OR (r.kind = 'substring' AND strpos(p_key, r.key) > 0)
      ORDER BY r.kind, r.pattern LIMIT 1;
 END;
+
+-- The owner's handle, locked, and whether it may be put up for sale now.
+CREATE FUNCTION @extschema@._sellable_by_owner(p_handle @extschema@.handle, p_seller_id bigint,
+                                               p_as_of timestamptz, p_what text)
+    RETURNS @extschema@.handles
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    h handles;
+BEGIN
+    SELECT * INTO h FROM handles WHERE handle = p_handle FOR UPDATE;
+    PERFORM _require_owner(p_handle, h.owner_id, p_seller_id, p_what);
+    PERFORM _refuse_held(p_handle, h.hold_reason);
+    PERFORM _refuse_transfer_locked(p_handle, h.transfer_locked_until, p_as_of);
+    RETURN h;
+END $$;

@@ -85,7 +85,13 @@ BEGIN
     PERFORM activity_lock_shared();
     UPDATE accounts SET last_active_at = greatest(last_active_at, p_at)
      WHERE account_id = p_account_id;
-    -- an owner at risk who is active again keeps the handle, at once
+    -- an owner at risk who is active again keeps the handle, at once.  Its
+    -- handles are locked first, in handle order, as a settlement batch locks
+    -- the handles it sells: in the order the UPDATE finds them, touch could
+    -- hold one the batch waits for while it waits for one the batch holds.
+    PERFORM 1 FROM handles
+     WHERE owner_id = p_account_id AND state = 'at_risk' AND hold_reason IS NULL
+     ORDER BY handle FOR UPDATE;
     FOR v_handle IN
         UPDATE handles SET state = 'registered', notice_at = NULL
          WHERE owner_id = p_account_id AND state = 'at_risk' AND hold_reason IS NULL
@@ -102,7 +108,7 @@ COMMENT ON FUNCTION @extschema@.touch(bigint, timestamptz) IS
     'records activity; writes only when the stored activity is older than the policy''s touch resolution';
 
 -- A new policy version makes every backend drop its copy of the policy
--- (touch's cache).  Versions are only inserted: the guard refuses the rest.
+-- (src/policy_cache.c).  Versions are only inserted: the guard refuses the rest.
 CREATE FUNCTION @extschema@.policy_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'hm_policy_changed' LANGUAGE C;
 CREATE TRIGGER policy_changed AFTER INSERT ON @extschema@.policy

@@ -1,7 +1,7 @@
 -- test/pgtap/auctions.sql
--- Escrow holds, English auctions and offers (src/sql/78_auctions.sql,
--- src/escrow.c, _sell_from_hold in src/market.c): every rule and refusal,
--- with exact cents and SQLSTATEs.  Runs in one transaction, walking
+-- Escrow holds, English auctions and offers (src/sql/78a_escrow.sql to
+-- 78d_settlement.sql, src/escrow.c, _sell_from_hold in src/market.c): every
+-- rule and refusal, with exact cents and SQLSTATEs.  Runs in one transaction, walking
 -- simulated time: day 0 is 2026-01-01 UTC.  settle_auctions() commits, so
 -- settlement runs here through settle_batch(), one batch at a time.
 --
@@ -36,7 +36,7 @@ SET search_path = handle_market, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO';
 
-SELECT plan(231);
+SELECT plan(233);
 
 \ir include/calendar.sql
 \ir include/error_of.sql
@@ -207,6 +207,22 @@ SELECT throws_ok($$ SELECT buy('auction_one', 20, 1000000, 'buy-auctioned', pg_t
 SELECT throws_ok($$ SELECT transfer_handle('auction_one', 11, 12, 'gift-auctioned', pg_temp.day(101)) $$, 'HM008',
                  'handle "auction_one" is being auctioned', 'transfer_handle: HM008 while the handle is auctioned');
 SELECT is(pg_temp.state(), :'before_second', 'and they changed nothing');
+-- the refusal is one (src/refuse.c) for C and SQL alike; only a buyer is
+-- told to bid: the owner cannot bid on its own auction
+CREATE FUNCTION pg_temp.hint_of(p_sql text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    v_hint text;
+BEGIN
+    EXECUTE p_sql;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS v_hint = PG_EXCEPTION_HINT;
+    RETURN v_hint;
+END $$;
+SELECT is(pg_temp.hint_of($$ SELECT handle_market.buy('auction_one', 20, 1000000, 'buy-auctioned', pg_temp.day(101)) $$),
+          'Bid with handle_market.bid().', 'buy: the buyer is told to bid');
+SELECT is(pg_temp.hint_of($$ SELECT handle_market.list_handle('auction_one', 11, 5000, pg_temp.day(101)) $$),
+          '', 'list_handle: the owner is not');
 
 -- ---------------------------------------------------------------------
 -- Bids and their holds.

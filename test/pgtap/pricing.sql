@@ -175,7 +175,7 @@ SELECT is((SELECT (category, price_cents, set_by, set_at = now())::text FROM pre
 SELECT is(price('elon', pg_temp.day(61)), 5000000::bigint, 'a priority handle: $50,000');
 -- price() is PARALLEL SAFE.  A parallel worker starts with no copy of the
 -- versions or the premium list, and may not take a new snapshot to read
--- them (src/pricing_cache.c): it reads them with the query's.  (Before,
+-- them (src/policy_cache.c): it reads them with the query's.  (Before,
 -- this raised "cannot update SecondarySnapshot during a parallel operation".)
 SET LOCAL force_parallel_mode = on;
 SELECT handle_market.price('elon', '2026-03-03 00:00:00+00') AS parallel_price \gset

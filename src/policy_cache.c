@@ -1,17 +1,23 @@
 /*
- * src/pricing_cache.c
- *	  The per-backend copies price() reads (see pricing_cache.h).
+ * src/policy_cache.c
+ *	  The per-backend copies the hot paths read (see policy_cache.h): the
+ *	  policy and pricing versions and the premium list, and where price()
+ *	  finds its tables; touch.c keeps where it finds accounts the same way.
  *
- * The policy and pricing versions and the premium list are short and read
- * by every call, so each backend keeps a copy.  A copy is dropped by a
- * relcache callback when its table changes; the tables' statement triggers
- * send that invalidation (policy_changed(), the function touch's policy copy
- * relies on, src/touch.c).  The rows are read with the latest snapshot, not
- * the transaction's: a copy outlives the transaction (load_policy in touch.c
- * reasons the same way).  The reads ignore table privileges on purpose:
- * price() is the API, and the application role cannot read the tables.
+ * The rows are short and read by every call, so each backend keeps a copy.
+ * One invalidation scheme for every copy: a relcache callback drops it when
+ * a relation it was read from changes, and the configuration tables'
+ * statement triggers (policy_changed(), below) send that invalidation on
+ * every write.  The rows are read with the latest snapshot, not the
+ * transaction's: a copy outlives the transaction, and one read under an old
+ * REPEATABLE READ snapshot would miss a version whose invalidation has
+ * already come, until the next change.  In parallel mode, where no new
+ * snapshot may be taken, the query's is used and the copy is dropped when
+ * the transaction ends (scan_table).  The reads ignore table privileges on
+ * purpose: price() and touch() are the API, and the application role
+ * cannot read the tables.
  */
-#include "pricing_cache.h"
+#include "policy_cache.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -19,6 +25,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
@@ -28,10 +35,10 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-/* A table of versions, sorted by effective_from, in its own context. */
+/* A table of versions (or entries), sorted, in its own context */
 typedef struct VersionCache
 {
-	bool		valid;
+	HmCached	cache;
 	int			count;
 	void	   *versions;
 	MemoryContext cxt;
@@ -40,26 +47,86 @@ typedef struct VersionCache
 PriceRelations hm_price_rels;
 static VersionCache policy_cache;
 static VersionCache pricing_cache;
-
 static VersionCache premium_cache;
-static bool callback_registered = false;
+
+/* Every copy ever registered in this backend; a handful */
+#define MAX_CACHES 8
+static HmCached *caches[MAX_CACHES];
+static int	ncaches = 0;
 
 static void
-pricing_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
+relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
 {
-	bool		all = !OidIsValid(relid);
+	for (int i = 0; i < ncaches; i++)
+	{
+		if (!OidIsValid(relid))
+			caches[i]->valid = false;
+		for (int r = 0; r < caches[i]->nrels; r++)
+			if (caches[i]->rels[r] == relid)
+				caches[i]->valid = false;
+	}
+}
 
-	if (all || relid == hm_price_rels.handles || relid == hm_price_rels.handles_pkey ||
-		relid == hm_price_rels.premium ||
-		relid == hm_price_rels.reserved || relid == hm_price_rels.policy ||
-		relid == hm_price_rels.pricing || relid == hm_price_rels.tiers)
-		hm_price_rels.valid = false;
-	if (all || relid == hm_price_rels.policy)
-		policy_cache.valid = false;
-	if (all || relid == hm_price_rels.pricing || relid == hm_price_rels.tiers)
-		pricing_cache.valid = false;
-	if (all || relid == hm_price_rels.premium)
-		premium_cache.valid = false;
+/* A copy read in parallel mode lives until the transaction ends. */
+static void
+drop_transient_copies(XactEvent event, void *arg pg_attribute_unused())
+{
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT &&
+		event != XACT_EVENT_PREPARE)
+		return;
+	for (int i = 0; i < ncaches; i++)
+		if (caches[i]->transient)
+			caches[i]->valid = caches[i]->transient = false;
+}
+
+void
+hm_cache_watch(HmCached *cache)
+{
+	int			i;
+
+	if (ncaches == 0)
+	{
+		CacheRegisterRelcacheCallback(relcache_callback, (Datum) 0);
+		RegisterXactCallback(drop_transient_copies, NULL);
+	}
+	for (i = 0; i < ncaches && caches[i] != cache; i++)
+		;
+	if (i == ncaches)
+	{
+		if (ncaches == MAX_CACHES)
+			elog(ERROR, "handle_market: too many per-backend caches");
+		caches[ncaches++] = cache;
+	}
+}
+
+void
+hm_cache_set(HmCached *cache, int nrels, const Oid *rels)
+{
+	hm_cache_watch(cache);
+	Assert(nrels <= HM_CACHED_RELS);
+	cache->nrels = nrels;
+	memcpy(cache->rels, rels, nrels * sizeof(Oid));
+	cache->valid = true;
+}
+
+/*
+ * AFTER ... FOR EACH STATEMENT on policy, pricing, price_tiers and
+ * premium_handles: invalidates the table's relcache entry, so that every
+ * backend's relcache callback drops its copy.  Others do when this
+ * transaction commits, this one at its next command, and again if the
+ * change rolls back.
+ */
+PG_FUNCTION_INFO_V1(hm_policy_changed);
+Datum
+hm_policy_changed(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("hm_policy_changed must be called as a trigger")));
+	CacheInvalidateRelcache(((TriggerData *) fcinfo->context)->tg_relation);
+	return PointerGetDatum(NULL);
 }
 
 /* A column by name and type (InvalidOid: any type), or an error */
@@ -102,7 +169,7 @@ load_relations(Oid nsp)
 	Relation	idx;
 	Oid			eq;
 
-	hm_price_rels.valid = false;
+	hm_price_rels.cache.valid = false;
 	hm_price_rels.nsp = nsp;
 
 	rel = open_named(nsp, "handles", &hm_price_rels.handles);
@@ -138,43 +205,31 @@ load_relations(Oid nsp)
 	if (!OidIsValid(eq))
 		elog(ERROR, "handle_market: no equality operator for the handles key");
 	hm_price_rels.handle_eq = get_opcode(eq);
-	hm_price_rels.valid = true;
-}
-
-/*
- * A copy read in parallel mode lives until the transaction ends: see
- * scan_table().
- */
-static bool copies_transient = false;
-
-static void
-drop_transient_copies(XactEvent event, void *arg pg_attribute_unused())
-{
-	if (copies_transient &&
-		(event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
-		 event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
-		 event == XACT_EVENT_PREPARE))
 	{
-		policy_cache.valid = false;
-		pricing_cache.valid = false;
-		premium_cache.valid = false;
-		copies_transient = false;
+		Oid			rels[] = {hm_price_rels.handles, hm_price_rels.handles_pkey,
+			hm_price_rels.premium, hm_price_rels.reserved, hm_price_rels.policy,
+		hm_price_rels.pricing, hm_price_rels.tiers};
+
+		hm_cache_set(&hm_price_rels.cache, lengthof(rels), rels);
 	}
 }
 
 /*
- * Reads every row of a configuration table, with the latest snapshot, not
- * the transaction's: the copy outlives the transaction (see load_policy in
- * touch.c, which reasons the same way).  A parallel query that calls
- * price() (it is PARALLEL SAFE) may not take a new snapshot, in the leader
- * or in a worker: then the copy is read with the query's snapshot and kept
- * only until the transaction ends, since a change committed after that
- * snapshot may have been announced already.
+ * Reads every row of a configuration table into cache, with the latest
+ * snapshot.  The snapshot is taken after the lock, whose acquisition (or
+ * the caller's AcceptInvalidationMessages) processed every invalidation
+ * sent so far, and nothing in between processes more: a version committed
+ * later sends an invalidation that drops this copy again.  This
+ * transaction's own uncommitted versions count, as they would for a query;
+ * if it rolls back, the invalidation of its insert drops them.  A parallel
+ * query that calls price() (it is PARALLEL SAFE) may not take a new
+ * snapshot, in the leader or in a worker: then the copy is read with the
+ * query's snapshot and is transient.
  */
 typedef void (*row_fn) (Relation rel, HeapTuple tup, void *arg);
 
 static void
-scan_table(Oid relid, row_fn fn, void *arg)
+scan_table(Oid relid, HmCached *cache, row_fn fn, void *arg)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
 	Snapshot	snapshot;
@@ -184,7 +239,7 @@ scan_table(Oid relid, row_fn fn, void *arg)
 	if (IsInParallelMode())
 	{
 		snapshot = RegisterSnapshot(GetActiveSnapshot());
-		copies_transient = true;
+		cache->transient = true;
 	}
 	else
 		snapshot = RegisterSnapshot(GetLatestSnapshot());
@@ -230,6 +285,8 @@ cache_append(VersionCache *cache, Size size, int *capacity)
 static void
 cache_reset(VersionCache *cache, Size size, int capacity)
 {
+	cache->cache.valid = false;
+	cache->cache.transient = false;
 	if (cache->cxt == NULL)
 		cache->cxt = AllocSetContextCreate(CacheMemoryContext, "handle_market price cache",
 										   ALLOCSET_SMALL_SIZES);
@@ -280,20 +337,30 @@ policy_row(Relation rel, HeapTuple tup, void *arg pg_attribute_unused())
 	v->periods.premium_decay = hm_interval_usecs(DatumGetIntervalP(required(rel, tup, "premium_decay", INTERVALOID)));
 	v->transfer_lock = *DatumGetIntervalP(required(rel, tup, "transfer_lock", INTERVALOID));
 	v->touch_resolution = *DatumGetIntervalP(required(rel, tup, "touch_resolution", INTERVALOID));
+	v->touch_has_days = v->touch_resolution.day != 0;
+	v->touch_time_part = v->touch_resolution.time;
+	/* the table forbids months; a saturated value is beyond any timestamp */
+	v->touch_exact = v->touch_resolution.month == 0;
+	if (v->touch_exact)
+	{
+		v->touch_usecs = hm_interval_usecs(&v->touch_resolution);
+		v->touch_exact = v->touch_usecs != HM_TIME_MIN && v->touch_usecs != HM_TIME_MAX;
+	}
 	if (!hm_profile_from_name(profile, &v->profile))
 		elog(ERROR, "handle_market: policy version %d has an unknown profile", v->version);
 	strlcpy(v->profile_name, profile, sizeof(v->profile_name));
 }
 
-static void
-load_policy(void)
+void
+hm_policy_prepare(Oid policy_relid)
 {
-	policy_cache.valid = false;
+	if (policy_cache.cache.valid && policy_cache.cache.rels[0] == policy_relid)
+		return;
 	policy_capacity = 4;
 	cache_reset(&policy_cache, sizeof(PolicyVersion), policy_capacity);
-	scan_table(hm_price_rels.policy, policy_row, NULL);
+	scan_table(policy_relid, &policy_cache.cache, policy_row, NULL);
 	qsort(policy_cache.versions, policy_cache.count, sizeof(PolicyVersion), policy_cmp);
-	policy_cache.valid = true;
+	hm_cache_set(&policy_cache.cache, 1, &policy_relid);
 }
 
 static int	pricing_capacity;
@@ -342,17 +409,20 @@ load_pricing(void)
 {
 	PricingVersion *v;
 
-	pricing_cache.valid = false;
 	pricing_capacity = 4;
 	cache_reset(&pricing_cache, sizeof(PricingVersion), pricing_capacity);
-	scan_table(hm_price_rels.pricing, pricing_row, NULL);
-	scan_table(hm_price_rels.tiers, tier_row, NULL);
+	scan_table(hm_price_rels.pricing, &pricing_cache.cache, pricing_row, NULL);
+	scan_table(hm_price_rels.tiers, &pricing_cache.cache, tier_row, NULL);
 	v = pricing_cache.versions;
 	for (int i = 0; i < pricing_cache.count; i++)
 		if (v[i].ntiers > 1)
 			qsort(v[i].tiers, v[i].ntiers, sizeof(hm_price_tier), tier_cmp);
 	qsort(pricing_cache.versions, pricing_cache.count, sizeof(PricingVersion), pricing_cmp);
-	pricing_cache.valid = true;
+	{
+		Oid			rels[] = {hm_price_rels.pricing, hm_price_rels.tiers};
+
+		hm_cache_set(&pricing_cache.cache, lengthof(rels), rels);
+	}
 }
 
 static int	premium_capacity;
@@ -395,12 +465,11 @@ premium_cmp(const void *a, const void *b)
 static void
 load_premium(void)
 {
-	premium_cache.valid = false;
 	premium_capacity = 16;
 	cache_reset(&premium_cache, sizeof(PremiumEntry), premium_capacity);
-	scan_table(hm_price_rels.premium, premium_row, NULL);
+	scan_table(hm_price_rels.premium, &premium_cache.cache, premium_row, NULL);
 	qsort(premium_cache.versions, premium_cache.count, sizeof(PremiumEntry), premium_cmp);
-	premium_cache.valid = true;
+	hm_cache_set(&premium_cache.cache, 1, &hm_price_rels.premium);
 }
 
 const PremiumEntry *
@@ -429,13 +498,23 @@ hm_premium_entry(const text *handle)
 
 /* The version in force at t: the greatest effective_from <= t */
 const PolicyVersion *
-hm_policy_version_at(TimestampTz t)
+hm_policy_version_find(TimestampTz t)
 {
 	const PolicyVersion *v = policy_cache.versions;
 
 	for (int i = policy_cache.count - 1; i >= 0; i--)
 		if (v[i].effective_from <= t)
 			return &v[i];
+	return NULL;
+}
+
+const PolicyVersion *
+hm_policy_version_at(TimestampTz t)
+{
+	const PolicyVersion *v = hm_policy_version_find(t);
+
+	if (v != NULL)
+		return v;
 	ereport(ERROR,
 			(errcode(ERRCODE_NO_DATA_FOUND),
 			 errmsg("no policy version is in force at %s", timestamptz_to_str(t))));
@@ -495,31 +574,25 @@ hm_price_prepare(Oid nsp)
 {
 	Relation	rel = NULL;
 
-	if (!callback_registered)
-	{
-		CacheRegisterRelcacheCallback(pricing_relcache_callback, (Datum) 0);
-		RegisterXactCallback(drop_transient_copies, NULL);
-		callback_registered = true;
-	}
+	hm_cache_watch(&hm_price_rels.cache);
 	AcceptInvalidationMessages();
 	for (int attempt = 0; rel == NULL; attempt++)
 	{
-		if (!hm_price_rels.valid || hm_price_rels.nsp != nsp)
+		if (!hm_price_rels.cache.valid || hm_price_rels.nsp != nsp)
 			load_relations(nsp);
 		rel = attempt == 0 ? try_table_open(hm_price_rels.handles, AccessShareLock)
 			: table_open(hm_price_rels.handles, AccessShareLock);
-		if (rel != NULL && !hm_price_rels.valid && attempt == 0)
+		if (rel != NULL && !hm_price_rels.cache.valid && attempt == 0)
 		{
 			table_close(rel, NoLock);
 			rel = NULL;
 		}
 	}
 	LockRelationOid(hm_price_rels.handles_pkey, AccessShareLock);
-	if (!policy_cache.valid)
-		load_policy();
-	if (!pricing_cache.valid)
+	hm_policy_prepare(hm_price_rels.policy);
+	if (!pricing_cache.cache.valid)
 		load_pricing();
-	if (!premium_cache.valid)
+	if (!premium_cache.cache.valid)
 		load_premium();
 	return rel;
 }

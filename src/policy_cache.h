@@ -1,10 +1,18 @@
 /*
- * src/pricing_cache.h
- *	  What price() reads, kept per backend: the relations it reads, the
- *	  policy and pricing versions, and the premium list (pricing_cache.c).
+ * src/policy_cache.h
+ *	  What the hot paths read, kept per backend (policy_cache.c): the
+ *	  policy and pricing versions, the premium list, and where price() and
+ *	  touch() find their tables, all under one invalidation scheme.
+ *
+ * Each copy is an HmCached: valid until one of the relations it was read
+ * from changes (a relcache callback; the configuration tables' statement
+ * triggers, policy_changed(), send that invalidation), and, when it was
+ * read in parallel mode, only until the transaction ends (it was read with
+ * the query's snapshot, and a change committed after that snapshot may
+ * have been announced already).
  */
-#ifndef HM_PRICING_CACHE_H
-#define HM_PRICING_CACHE_H
+#ifndef HM_POLICY_CACHE_H
+#define HM_POLICY_CACHE_H
 
 #include "handle_market.h"
 
@@ -14,13 +22,32 @@
 #include "core/pricing.h"
 #include "core/profiles.h"
 
+#define HM_CACHED_RELS 8
+
+/* A per-backend copy and what drops it (see above) */
+typedef struct HmCached
+{
+	bool		valid;
+	bool		transient;		/* read in parallel mode: ends with the transaction */
+	int			nrels;
+	Oid			rels[HM_CACHED_RELS];	/* a change to any of them drops the copy */
+} HmCached;
+
+/*
+ * hm_cache_watch registers a copy with the callbacks (at most once; before
+ * its first read, so that no invalidation is missed); hm_cache_set records
+ * the relations it was read from, and the copy is valid from then on.
+ */
+extern void hm_cache_watch(HmCached *cache);
+extern void hm_cache_set(HmCached *cache, int nrels, const Oid *rels);
+
 /*
  * Where price() reads, found by name in the schema of the function called,
- * with the columns it needs.  The relcache callback clears valid.
+ * with the columns it needs.
  */
 typedef struct PriceRelations
 {
-	bool		valid;
+	HmCached	cache;
 	Oid			nsp;
 	Oid			handles;
 	Oid			handles_pkey;
@@ -52,6 +79,11 @@ typedef struct PolicyVersion
 	char		profile_name[16];
 	Interval	transfer_lock;	/* as stored: added to times in SQL */
 	Interval	touch_resolution;
+	/* touch_resolution for touch()'s arithmetic in microseconds (touch.c) */
+	bool		touch_exact;	/* touch_usecs holds it */
+	bool		touch_has_days; /* it has a day part */
+	int64		touch_usecs;
+	int64		touch_time_part;	/* its time part alone */
 } PolicyVersion;
 
 typedef struct PricingVersion
@@ -89,8 +121,15 @@ extern PriceRelations hm_price_rels;
  */
 extern Relation hm_price_prepare(Oid nsp);
 
-/* The version in force at t (an error if none), or by number */
+/*
+ * Makes the copy of the policy versions current, read from the table
+ * policy_relid (touch(), which needs nothing else).
+ */
+extern void hm_policy_prepare(Oid policy_relid);
+
+/* The version in force at t (an error if none, or NULL: _find), or by number */
 extern const PolicyVersion *hm_policy_version_at(TimestampTz t);
+extern const PolicyVersion *hm_policy_version_find(TimestampTz t);
 extern const PolicyVersion *hm_policy_version(int32 version);
 extern const PricingVersion *hm_pricing_version_at(TimestampTz t);
 
