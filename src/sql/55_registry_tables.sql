@@ -128,6 +128,10 @@ CREATE TABLE @extschema@.history_archive (
     events bigint NOT NULL,
     first_event_id bigint,
     last_event_id bigint,
+    -- handles with an event left in the history that is older (by
+    -- event_id) than one of theirs detached here: check_invariants() does
+    -- not compare them with their last event left, which is not their last
+    out_of_order @extschema@.handle[] NOT NULL,
     detached_at timestamptz NOT NULL,
     actor text NOT NULL DEFAULT @extschema@.actor()
 );

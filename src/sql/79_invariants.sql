@@ -70,18 +70,20 @@ BEGIN ATOMIC
     -- where the archive ends: every time it keeps (registered_at,
     -- notice_at, released_at, held_at) is the time of one of its events, so
     -- all of them come before the archive's end, or an event after it is
-    -- missing.  A handle whose last event left is older (by event_id) than
-    -- the newest archived one may have had a later event archived (an
-    -- event's time is its transaction's start, and a transaction that
-    -- waited for the handle's row across the cut writes after one that
-    -- started later): it is not compared.
+    -- missing.  A handle that had an event archived after (by event_id) one
+    -- that is left (history_archive.out_of_order: an event's time is its
+    -- transaction's start, and a transaction that waited for the handle's
+    -- row across the cut writes after one that started later) is not
+    -- compared until it has an event newer than the archived ones.
     SELECT m.line
       FROM @extschema@.handles h
-     CROSS JOIN (SELECT max(a.range_to) AS archived_before, max(a.last_event_id) AS last_archived_id
-                   FROM @extschema@.history_archive a) arc
+     CROSS JOIN (SELECT max(a.range_to) AS archived_before FROM @extschema@.history_archive a) arc
+      LEFT JOIN (SELECT o.handle, max(a.last_event_id) AS archived_id
+                   FROM @extschema@.history_archive a, unnest(a.out_of_order) o(handle)
+                  GROUP BY o.handle) ooo ON ooo.handle = h.handle
       LEFT JOIN LATERAL (SELECT ev.event_id, ev.to_state, ev.account_id FROM @extschema@.handle_events ev
                           WHERE ev.handle = h.handle ORDER BY ev.event_id DESC LIMIT 1) last ON true
-     CROSS JOIN LATERAL (SELECT coalesce(last.event_id < arc.last_archived_id, false)
+     CROSS JOIN LATERAL (SELECT coalesce(last.event_id < ooo.archived_id, false)
                                 OR (last.event_id IS NULL
                                     AND coalesce(greatest(h.registered_at, h.notice_at, h.released_at, h.held_at)
                                                  < arc.archived_before, false)) AS unknown) k

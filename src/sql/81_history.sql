@@ -235,7 +235,11 @@ DECLARE
     v_first bigint;
     v_last bigint;
     v_left bigint;
-    p record;
+    v_min_left bigint;
+    v_out_of_order handle[];
+    v_names text[];
+    v_froms timestamptz[];
+    v_tos timestamptz[];
 BEGIN
     IF p_older_than IS NULL THEN
         RAISE EXCEPTION 'older_than must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -253,18 +257,32 @@ BEGIN
                   HINT = 'Detach the older months now and this one when it is old enough.';
     END IF;
     LOCK TABLE ONLY handle_events IN SHARE UPDATE EXCLUSIVE MODE;
-    FOR p IN SELECT b.partition, b.range_from, b.range_to FROM history_partitions() b
-              WHERE NOT b.is_default AND b.range_to <= p_older_than
-              ORDER BY b.range_to LOOP
-        EXECUTE format('SELECT count(*), min(event_id), max(event_id) FROM ONLY @extschema@.%I', p.partition)
+    SELECT coalesce(array_agg(b.partition ORDER BY b.range_to), '{}'),
+           coalesce(array_agg(b.range_from ORDER BY b.range_to), '{}'),
+           coalesce(array_agg(b.range_to ORDER BY b.range_to), '{}')
+      INTO v_names, v_froms, v_tos
+      FROM history_partitions() b WHERE NOT b.is_default AND b.range_to <= p_older_than;
+    FOR i IN 1 .. cardinality(v_names) LOOP
+        EXECUTE format('ALTER TABLE @extschema@.handle_events DETACH PARTITION @extschema@.%I', v_names[i]);
+    END LOOP;
+    -- the events left: a detached event newer than the oldest of them may
+    -- belong to a handle with an older one left (out_of_order)
+    SELECT min(e.event_id) INTO v_min_left FROM handle_events e;
+    FOR i IN 1 .. cardinality(v_names) LOOP
+        partition := v_names[i];
+        range_from := v_froms[i];
+        range_to := v_tos[i];
+        EXECUTE format('SELECT count(*), min(event_id), max(event_id) FROM ONLY @extschema@.%I', partition)
            INTO events, v_first, v_last;
-        EXECUTE format('ALTER TABLE @extschema@.handle_events DETACH PARTITION @extschema@.%I', p.partition);
+        EXECUTE format('SELECT coalesce(array_agg(DISTINCT d.handle ORDER BY d.handle), ''{}'')
+                          FROM ONLY @extschema@.%I d
+                         WHERE d.event_id > $1
+                           AND EXISTS (SELECT FROM @extschema@.handle_events k
+                                        WHERE k.handle = d.handle AND k.event_id < d.event_id)', partition)
+           INTO v_out_of_order USING v_min_left;
         INSERT INTO history_archive (partition, range_from, range_to, events, first_event_id,
-                                     last_event_id, detached_at)
-        VALUES (p.partition, p.range_from, p.range_to, events, v_first, v_last, p_as_of);
-        partition := p.partition;
-        range_from := p.range_from;
-        range_to := p.range_to;
+                                     last_event_id, out_of_order, detached_at)
+        VALUES (partition, range_from, range_to, events, v_first, v_last, v_out_of_order, p_as_of);
         RETURN NEXT;
     END LOOP;
     SELECT count(*) INTO v_left FROM ONLY handle_events_default e WHERE e.at < p_older_than;
