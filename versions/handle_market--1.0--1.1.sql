@@ -1323,9 +1323,11 @@ END $$;
 -- transaction, on a table it has locked, so no other session sees it off.
 -- The step with nothing to make goes over every partition instead
 -- (_history_partition_setup), so a daily run also mends one attached by
--- hand.  At most 3 seconds' wait for a lock: a cron job that finds the
--- table busy fails (55P03) and runs again the next day, months ahead,
--- rather than queueing every write behind its lock.
+-- hand; it blocks no write.  A step that makes a month blocks the writes
+-- of history until it commits (a moment, or the move of the month's events
+-- out of the default partition).  At most 3 seconds' wait for a lock: a
+-- cron job that finds the table busy fails (55P03) and runs again the next
+-- day, months ahead, rather than queueing every write behind its lock.
 CREATE FUNCTION @extschema@._create_history_partition(p_months_ahead integer, p_as_of timestamptz)
     RETURNS TABLE (partition text, range_from timestamptz, range_to timestamptz, moved_events bigint)
     LANGUAGE plpgsql SECURITY DEFINER
@@ -1366,6 +1368,13 @@ BEGIN
         END LOOP;
         RETURN;
     END IF;
+    -- No event is written while the month is made: a writer that routed
+    -- an event of the month to the default partition before the new
+    -- partition was attached would find, once attached, that the default
+    -- partition no longer takes it (23514).  Writers take their lock on
+    -- the parent before they route, so they wait here and then see the new
+    -- partition; readers go on.
+    LOCK TABLE ONLY handle_events IN SHARE ROW EXCLUSIVE MODE;
     v_next := v_month + interval '1 month';
     v_name := 'handle_events_p' || to_char(v_month, 'YYYY_MM');
     EXECUTE format('CREATE TABLE @extschema@.%I (LIKE @extschema@.handle_events INCLUDING DEFAULTS)', v_name);
