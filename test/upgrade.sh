@@ -65,9 +65,15 @@ for v in $olds; do
     # every table of the old version: its rows, as text, in a fixed order
     tables=$(sq -d hm_state -c "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_class c
                                  WHERE c.relnamespace = 'handle_market'::regnamespace AND c.relkind IN ('r', 'p')")
+    # (its columns: a column the update adds is checked on its own below)
+    declare -A cols=()
+    for t in $tables; do
+        cols[$t]=$(sq -d hm_state -c "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
+                                       WHERE attrelid = 'handle_market.$t'::regclass AND attnum > 0 AND NOT attisdropped")
+    done
     snapshot() {
         for t in $tables; do
-            echo "$t $(sq -d hm_state -c "SELECT count(*) || ' ' || coalesce(md5(string_agg(r::text, E'\n' ORDER BY r::text COLLATE \"C\")), '-') FROM handle_market.$t r")"
+            echo "$t $(sq -d hm_state -c "SELECT count(*) || ' ' || coalesce(md5(string_agg(r::text, E'\n' ORDER BY r::text COLLATE \"C\")), '-') FROM (SELECT ${cols[$t]} FROM handle_market.$t) r")"
         done
     }
     snapshot >"$TMPDIR/before"
@@ -97,6 +103,18 @@ for v in $olds; do
                              FROM handle_market.history_partitions() WHERE NOT is_default")"
     check "$v to $current: after it, every table of $v still keeps every row exactly" "" "$(snapshot | diff "$TMPDIR/before" -)"
     check "$v to $current: and the books still agree" "" "$(sq -d hm_state -c "SELECT string_agg(c, '; ') FROM handle_market.check_invariants() c")"
+    # the outbox's delivery order (1.1): every message of $v is committed
+    # and comes first (writer_xid 0); one written after the update comes
+    # after them, whatever its id
+    old_last=$(sq -d hm_state -c "SELECT max(message_id) FROM handle_market.outbox")
+    old_ids=$(sq -d hm_state -c "SELECT string_agg(message_id::text, ',' ORDER BY message_id) FROM handle_market.outbox")
+    check "$v to $current: the outbox's messages of $v have writer_xid 0, and there are some" "0 true" \
+        "$(sq -d hm_state -c "SELECT count(*) FILTER (WHERE writer_xid <> '0') || ' ' || (count(*) > 10) FROM handle_market.outbox")"
+    sq -d hm_state -c "SET ROLE hm_up_app" -c "SELECT handle_market.register_handle(12, 'after_update')" >/dev/null
+    check "$v to $current: outbox_after() hands out $v's messages in id order, then the new one" \
+        "$old_ids,registered after_update" \
+        "$(sq -d hm_state -c "SET ROLE hm_up_app" -c "SELECT string_agg(CASE WHEN message_id > $old_last THEN kind || ' ' || handle ELSE message_id::text END, ',' ORDER BY n)
+                                FROM handle_market.outbox_after(0, 100000) WITH ORDINALITY a(message_id, kind, account_id, handle, at, detail, created_at, writer_xid, n)")"
     check "$v to $current: the roles $v granted are recorded" "hm_up_admin admin; hm_up_app app" \
         "$(sq -d hm_state -c "SELECT string_agg(role || ' ' || level, '; ' ORDER BY role) FROM handle_market.grantees")"
     # what the update added, called by the roles the old version granted

@@ -146,6 +146,9 @@ CREATE TABLE @extschema@.outbox (
     at timestamptz NOT NULL,
     detail text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
+    -- the writing transaction: the delivery order (74_outbox_consumers.sql);
+    -- last, where the update from 1.0 adds it
+    writer_xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
     CONSTRAINT outbox_row_rules CHECK (@extschema@.outbox_row_rules(kind))
 );
 COMMENT ON CONSTRAINT outbox_row_rules ON @extschema@.outbox IS

@@ -1,4 +1,4 @@
--- src/sql/73_admin.sql: reserved names, policy versions, the outbox.
+-- src/sql/73_admin.sql: reserved names, policy versions.
 
 CREATE FUNCTION @extschema@._reserve_handle(p_pattern text, p_reason text, p_kind text, p_note text)
     RETURNS void
@@ -212,17 +212,3 @@ CREATE FUNCTION @extschema@.add_policy_version(effective_from timestamptz, chang
     RETURNS integer AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.add_policy_version(timestamptz, jsonb) IS
     'adds a policy version in force from effective_from: the previous version with the given changes, such as {"inactive_after": "60 days"}';
-
--- The outbox is append-only; a consumer keeps its own cursor.
-CREATE FUNCTION @extschema@.outbox_after(after_message_id bigint DEFAULT 0, max_messages integer DEFAULT 1000)
-    RETURNS SETOF @extschema@.outbox
-    LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, @extschema@, pg_temp
-BEGIN ATOMIC
-    SELECT * FROM @extschema@.outbox
-     WHERE message_id > after_message_id
-     ORDER BY message_id
-     LIMIT max_messages;
-END;
-COMMENT ON FUNCTION @extschema@.outbox_after(bigint, integer) IS
-    'notifications after a message id, oldest first; LISTEN handle_market to be woken';

@@ -71,12 +71,14 @@ BEGIN ATOMIC
     SELECT 'outbox_last_message_id', '', coalesce(max(message_id), 0)::numeric
       FROM @extschema@.outbox
     UNION ALL
-    -- each consumer: the messages after its cursor, and how old the oldest
-    -- of them is (0 when none): a consumer that falls behind shows here
+    -- each consumer: the messages after its cursor, those of them an older
+    -- open transaction holds back, and how old the oldest is (0 when none):
+    -- a consumer that falls behind, or a transaction left open, shows here
     SELECT 'outbox_consumer_' || m.k, 'consumer=' || c.consumer, m.v
       FROM @extschema@.outbox_consumers() c,
            LATERAL (VALUES
                ('lag', c.lag::numeric),
+               ('held_back', c.held_back::numeric),
                ('lag_seconds', coalesce(round(extract(epoch FROM now() - c.oldest_unacked_at), 3), 0))
            ) m(k, v)
     UNION ALL
@@ -112,4 +114,4 @@ BEGIN ATOMIC
 END;
 REVOKE EXECUTE ON FUNCTION @extschema@.status(boolean) FROM PUBLIC;      -- grant_admin() grants it
 COMMENT ON FUNCTION @extschema@.status(boolean) IS
-    'for operators and monitoring: handles by state, the last release run''s progress and rate, the last re-key run''s progress and collisions, whether the stored keys'' ICU is the server''s, auctions and offers waiting for settlement, pending holds, the outbox''s last message, each outbox consumer''s lag in messages and seconds, the outbox''s retention, the partitions of handle_events (how many, how far ahead and back, events in the default partition, unguarded, archived), and (with_invariants) the count of invariant violations';
+    'for operators and monitoring: handles by state, the last release run''s progress and rate, the last re-key run''s progress and collisions, whether the stored keys'' ICU is the server''s, auctions and offers waiting for settlement, pending holds, the outbox''s last message, each outbox consumer''s lag in messages and seconds and the messages of it an open older transaction holds back, the outbox''s retention, the partitions of handle_events (how many, how far ahead and back, events in the default partition, unguarded, archived), and (with_invariants) the count of invariant violations';

@@ -3,7 +3,8 @@
 -- the exact lag of each consumer, and the prune, which deletes exactly the
 -- messages every consumer has acknowledged that are at least the retention
 -- old, never one a consumer has not acknowledged, and nothing without a
--- consumer.  The procedure prune_outbox() commits, so it cannot run in this
+-- consumer; and the delivery order (1.1), in which a message comes out only
+-- once every older transaction has ended.  The procedure prune_outbox() commits, so it cannot run in this
 -- test's transaction: its batches, prune_outbox_batch(), are tested here and
 -- the procedure in test/roles.sh.  Ids are counted from the last message
 -- before the test (:base), since a rolled-back test still uses up ids.
@@ -25,7 +26,7 @@ SET search_path = handle_market, public;
 SET timezone = 'UTC';
 SET datestyle = 'ISO';
 
-SELECT plan(50);
+SELECT plan(70);
 
 \ir include/error_of.sql
 CREATE FUNCTION pg_temp.ids() RETURNS text LANGUAGE sql STABLE AS $$
@@ -67,7 +68,7 @@ SELECT is(outbox_ack('mailer', :base::bigint + 2), :base::bigint + 2, 'the same 
 SELECT is(outbox_ack('mailer', :base::bigint + 1), :base::bigint + 2, 'an ack below the cursor leaves it at 2');
 SELECT is(outbox_ack('mailer', 0), :base::bigint + 2, 'so does an ack of 0');
 SELECT is(pg_temp.error_of(format('SELECT handle_market.outbox_ack(%L, %s)', 'mailer', :base::bigint + 7)),
-          format('22023: cannot acknowledge outbox messages up to %s for consumer "mailer" / The last message is %s.',
+          format('22023: cannot acknowledge outbox messages up to %s for consumer "mailer" / The last message id taken is %s.',
                  :base::bigint + 7, :base::bigint + 6),
           'an id beyond the last message is refused');
 SELECT is(pg_temp.error_of($$ SELECT handle_market.outbox_ack('unknown_one', 1) $$),
@@ -155,6 +156,94 @@ SELECT is(pg_temp.error_of($$ TRUNCATE handle_market.outbox $$),
 SELECT is(pg_temp.error_of($$ DELETE FROM handle_market.outbox_consumers $$),
           'HM015: direct writes to handle_market.outbox_consumers are not allowed / The table changes only through the handle_market functions.',
           'the consumers change only through the API');
+
+-- the delivery order (1.1) -------------------------------------------------
+-- Messages come out once every older transaction has ended, in the order
+-- (writer_xid, message_id).  This test is one transaction, so its own
+-- messages (4, 5, 6 here) have its transaction id, and it may read them
+-- because no older transaction is open.  Messages of other, ended
+-- transactions are written by the superuser past the guard, as a restore
+-- does: a single transaction cannot write them itself.  7 is one written
+-- before 1.1 (writer_xid 0), 8 one of transaction 5.
+SET ROLE hm_test_outbox;
+SELECT is((SELECT string_agg(DISTINCT (writer_xid = pg_current_xact_id())::text, ',') FROM outbox), 'true',
+          'each message records the transaction that wrote it: here, the test''s');
+RESET ROLE;
+SET LOCAL session_replication_role = replica;
+INSERT INTO handle_market.outbox (kind, handle, at, detail, writer_xid)
+VALUES ('registered', 'outbox_old', now(), 'before 1.1', '0'), ('registered', 'outbox_other', now(), 'ended', '5');
+SET LOCAL session_replication_role = origin;
+SET ROLE hm_test_outbox;
+SELECT is(outbox_register_consumer('late'), true, 'register late');
+SET ROLE hm_test_outbox_app;
+CREATE FUNCTION pg_temp.after(p_after bigint) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT coalesce(string_agg((a.message_id - current_setting('hm.base')::bigint)::text, ',' ORDER BY a.n), '')
+      FROM handle_market.outbox_after(p_after) WITH ORDINALITY a(message_id, kind, account_id, handle, at, detail,
+                                                                  created_at, writer_xid, n) $$;
+SELECT is(pg_temp.after(0), '7,8,4,5,6', 'outbox_after(0): 7 (before 1.1), 8 (transaction 5), then this transaction''s');
+SELECT is(pg_temp.after(:base::bigint + 8), '4,5,6', 'after 8 come 4, 5 and 6, though their ids are lower');
+SELECT is(outbox_ack('late', :base::bigint + 4), :base::bigint + 4, 'late acknowledges up to 4');
+SELECT is(outbox_ack('late', :base::bigint + 8), :base::bigint + 4, 'an ack of 8, which came before 4, leaves the cursor at 4');
+SELECT is((SELECT format('%s lag %s held back %s', acked_id - :base::bigint, lag, held_back)
+             FROM outbox_consumers() WHERE consumer = 'late'),
+          '4 lag 2 held back 0', 'late''s cursor: 5 and 6 after it, none held back');
+SELECT is(pg_temp.after(:base::bigint + 4), '5,6', 'outbox_after(4): 5 and 6');
+SELECT is(pg_temp.error_of($$ SELECT handle_market.outbox_after(NULL) $$),
+          '22004: after_message_id must not be null / ', 'a NULL cursor is refused');
+SET ROLE hm_test_outbox;
+SELECT is(prune_outbox_batch(0, 100)::text, format('(t,3,3,%s)', :base::bigint + 4),
+          'the prune deletes 7, 8 and 4, at or before late''s cursor in the delivery order');
+SELECT is((SELECT string_agg(metric || ' ' || labels || ' ' || value, '; ' ORDER BY metric)
+             FROM status() WHERE metric IN ('outbox_consumer_lag', 'outbox_consumer_held_back')),
+          'outbox_consumer_held_back consumer=late 0; outbox_consumer_lag consumer=late 2',
+          'status(): late''s lag and the messages of it held back');
+SET ROLE hm_test_outbox_app;
+SELECT is(pg_temp.after(:base::bigint + 4), '5,6', 'outbox_after(4), 4 deleted: late''s cursor still names its place');
+SELECT is(pg_temp.error_of(format('SELECT handle_market.outbox_after(%s)', :base::bigint + 8)),
+          format('22023: outbox message %s is not in the outbox / A cursor is the id of a message outbox_after() handed out; '
+                 'this one was pruned, was never written, or is not committed yet.', :base::bigint + 8),
+          'a deleted message that is nobody''s cursor is no cursor (22023)');
+SELECT is(outbox_ack('late', :base::bigint + 8), :base::bigint + 4, 'an ack of the deleted 8 (a retry) leaves the cursor');
+SELECT is(pg_temp.error_of(format('SELECT handle_market.outbox_ack(%L, %s)', 'late', :base::bigint + 9)),
+          format('22023: cannot acknowledge outbox messages up to %s for consumer "late" / The last message id taken is %s.',
+                 :base::bigint + 9, :base::bigint + 8),
+          'an id beyond the last message is still refused');
+
+-- Transaction ids from another cluster: a pg_dump restored into a cluster
+-- whose transaction counter is behind the source's.  The superuser plants
+-- a message of transaction 4000000000, which this cluster has not reached.
+RESET ROLE;
+SET LOCAL session_replication_role = replica;
+INSERT INTO handle_market.outbox (kind, handle, at, detail, writer_xid)
+VALUES ('registered', 'outbox_moved', now(), 'from another cluster', '4000000000');
+SET LOCAL session_replication_role = origin;
+SET ROLE hm_test_outbox_app;
+-- the next transaction id moves whenever another one ends (an autovacuum's)
+SELECT is(regexp_replace(pg_temp.error_of($$ SELECT handle_market.outbox_after(0) $$), 'is [0-9]+:', 'is N:'),
+          'HM020: the outbox records transaction id 4000000000, which this server has not assigned yet / '
+          'The next transaction id is N: the outbox was restored from another cluster, whose transaction ids are not this one''s.',
+          'outbox_after() refuses to hand out anything (HM020)');
+SELECT is(left(pg_temp.error_of(format('SELECT handle_market.outbox_ack(%L, %s)', 'late', :base::bigint + 5)), 5), 'HM020',
+          'outbox_ack() refuses to move a cursor (HM020)');
+SET ROLE hm_test_outbox;
+SELECT is(left(pg_temp.error_of($$ SELECT handle_market.prune_outbox_batch(0, 100) $$), 5), 'HM020',
+          'prune_outbox_batch() refuses to delete (HM020)');
+-- the renumbering of doc/monitoring.md, as the superuser (it writes past the guard)
+RESET ROLE;
+SET LOCAL session_replication_role = replica;
+UPDATE handle_market.outbox_consumers c
+   SET acked_xid = '0',
+       acked_id = coalesce((SELECT min(o.message_id) - 1 FROM handle_market.outbox o
+                             WHERE (o.writer_xid, o.message_id) > (c.acked_xid, c.acked_id)),
+                           (SELECT max(o.message_id) FROM handle_market.outbox o),
+                           c.acked_id);
+UPDATE handle_market.outbox SET writer_xid = '0';
+SET LOCAL session_replication_role = origin;
+SET ROLE hm_test_outbox;
+SELECT lives_ok($$ SELECT handle_market.register_handle(1, 'outbox_later') $$, 'a message written after the renumbering');
+SET ROLE hm_test_outbox_app;
+SELECT is(pg_temp.after((SELECT acked_id FROM outbox_consumers() WHERE consumer = 'late')), '5,6,9,10',
+          'late goes on from its cursor: 5, 6, the moved 9, then the new 10; nothing skipped');
 
 SELECT * FROM finish();
 ROLLBACK;
