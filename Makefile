@@ -35,7 +35,7 @@ REGRESS_OPTS = --load-extension=$(EXTENSION)
 ISOLATION = confusable_unique touch_vs_release restore_twice release_runs_concurrent \
 	market_two_buyers market_same_key market_cross_buy market_one_wallet \
 	market_buy_vs_lifecycle outbox_notify outbox_cursor retry_twice request_same_key touch_vs_settle \
-	$(AUCTION_SPECS)
+	history_partition_vs_write $(AUCTION_SPECS)
 # auctions, offers and escrow (test/specs/auction_*.spec, offer_*.spec)
 AUCTION_SPECS = auction_two_bidders auction_bid_vs_settle auction_extend_vs_settle \
 	offer_accept_vs_buy offer_accept_vs_withdraw settle_vs_market_deadlock

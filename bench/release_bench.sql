@@ -40,31 +40,7 @@ SET client_min_messages = warning;
 -- databases it connects to again, simulates time (as the superuser).
 \setenv PGOPTIONS '-c handle_market.simulated_time=on'
 
-CREATE DATABASE hm_tmpl;
-\c hm_tmpl
-SET client_min_messages = warning;
-CREATE EXTENSION handle_market;
-CREATE EXTENSION pg_prewarm;
-CREATE SCHEMA bench;
-
--- Two loaders, one per core, each a contiguous half of the ids (so their
--- index insertions do not fight over the same leaf pages).
-SELECT clock_timestamp() AS t_load \gset
-\! for p in 0 1; do psql -X -q -v ON_ERROR_STOP=1 -d hm_tmpl -c "SELECT count(handle_market.upsert_account(g, active_at => CASE WHEN g % 5 < 2 THEN timestamptz '2026-01-01' ELSE timestamptz '2026-02-01' END)) FROM generate_series($p * $HM_N / 2 + 1, ($p + 1) * $HM_N / 2) g" >/dev/null & done; wait
-SELECT round(extract(epoch FROM clock_timestamp() - :'t_load')) AS load_accounts_s,
-       clock_timestamp() AS t_load \gset
-\! for p in 0 1; do psql -X -q -v ON_ERROR_STOP=1 -d hm_tmpl -c "SELECT count(handle_market.register_handle(g, 'u' || lpad(g::text, 7, '0'), '2026-01-01')) FROM generate_series($p * $HM_N / 2 + 1, ($p + 1) * $HM_N / 2) g" >/dev/null & done; wait
-SELECT round(extract(epoch FROM clock_timestamp() - :'t_load')) AS load_handles_s \gset
-SELECT set_config('bench.n', :'n', false) \gset
-DO $$
-BEGIN
-    IF (SELECT count(*) FROM handle_market.handles WHERE state = 'registered')
-           <> current_setting('bench.n')::bigint
-       OR (SELECT count(*) FROM handle_market.accounts) <> current_setting('bench.n')::bigint THEN
-        RAISE EXCEPTION 'release bench: the load did not create % accounts and handles',
-            current_setting('bench.n');
-    END IF;
-END $$;
+\ir release_load.sql
 
 -- The hand-written side: a plain copy of the same rows.
 CREATE TABLE bench.h_copy (
@@ -188,7 +164,11 @@ CALL bench.timed('release_dormant') \gset b_
 INSERT INTO release_times VALUES (3, 'batched UPDATE', :a_ms, :a_changed),
                                  (3, 'release_dormant', :b_ms, :b_changed);
 DROP DATABASE hm_rep3;
-DROP DATABASE hm_tmpl;
+-- history_bench.sql runs on the same data next (bench/run.sh keeps it)
+\if :{?keep_tmpl}
+\else
+    DROP DATABASE hm_tmpl;
+\endif
 
 CREATE TEMP TABLE release_results AS
 SELECT label, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms,

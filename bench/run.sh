@@ -22,12 +22,16 @@ bash scripts/cluster.sh -o shared_buffers=512MB \
 
 # The lifecycle: release_dormant() over 1,000,000 handles against a batched
 # UPDATE written by hand (bench/release_bench.sql), then touch() under
-# pgbench against SELECT 1 (bench/touch_bench.sh).  A cluster of their own:
+# pgbench against SELECT 1 (bench/touch_bench.sh), then the release on
+# handle_events partitioned by month against one table, on the release
+# bench's data (bench/history_bench.sh; HM_N and HISTORY_REPS make it
+# smaller).  A cluster of their own:
 # shared_buffers holds both sides of the release comparison at once, and
 # autovacuum stays off so that it cannot run during one side and not the
 # other.  Appended to the same report.
 bash scripts/cluster.sh -o shared_buffers=1GB -o autovacuum=off -o max_wal_size=4GB \
-    bash -c 'psql -X -f bench/release_bench.sql && bash bench/touch_bench.sh' 2>&1 \
+    bash -c 'psql -X -v keep_tmpl=1 -f bench/release_bench.sql && bash bench/touch_bench.sh &&
+             bash bench/history_bench.sh' 2>&1 \
     | grep -v -e '^Creating new PostgreSQL cluster' -e '^Dropping cluster' \
     | tee -a bench/results/latest.txt
 

@@ -4,7 +4,15 @@
 -- Functions with their bodies, settings, flags and ACLs; tables with their
 -- columns, defaults, options and ACLs; constraints, indexes, triggers,
 -- sequences, types, operators, operator classes and families, casts,
--- comments, the extension's configuration tables and its members.
+-- comments, the extension's configuration tables and its members, and the
+-- partitioning: each partitioned table's key, each partition's parent and
+-- bounds.
+--
+-- Nothing is left out for handle_events' monthly partitions: no script
+-- makes one (create_history_partitions() does, at run time, and they
+-- belong to no extension), so a fresh install and an updated database
+-- both have the parent and its default partition alone, and a dated
+-- partition that a script made would show here as a difference.
 \pset format unaligned
 \pset tuples_only on
 \pset pager off
@@ -37,6 +45,14 @@ WITH ext AS (
                'comment=' || coalesce(obj_description(c.oid, 'pg_class'), '-'),
                'partitioned=' || c.relispartition)
       FROM pg_class c, ext WHERE c.relnamespace = ext.nsp
+    UNION ALL
+    SELECT 'partition key ' || c.relname || ' ' || pg_get_partkeydef(c.oid)
+      FROM pg_class c, ext WHERE c.relnamespace = ext.nsp AND c.relkind = 'p'
+    UNION ALL
+    SELECT 'partition ' || c.relname || ' of ' || p.relname || ' ' || pg_get_expr(c.relpartbound, c.oid)
+      FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid JOIN pg_class p ON p.oid = i.inhparent
+      JOIN ext ON c.relnamespace = ext.nsp
+     WHERE c.relispartition
     UNION ALL
     SELECT 'column ' || c.relname || '.' || a.attname || ' ' || concat_ws(' ',
                -- the position among live columns: an upgrade that drops a

@@ -64,12 +64,18 @@ SELECT count(handle_market.upsert_account(i, 'none', i % 20 = 2,
   FROM generate_series(1, $handles) i;
 SELECT count(handle_market.register_handle(i, 'user_' || i, '2026-01-01 00:00+00'))
   FROM generate_series(1, $handles) i;
+-- handle_events by month: January (the registrations move out of the
+-- default partition) and February; the run's notices go to January's
+CALL handle_market.create_history_partitions(1, '2026-01-01 00:00+00');
 SQL
 then
     check "setup" ok failed
     finish
 fi
 check "handles made" "$handles" "$(value "SELECT count(*) FROM handle_market.handles")"
+check "the registrations are in January's partition of handle_events" "$handles 0" \
+    "$(value "SELECT (SELECT count(*) FROM handle_market.handle_events_p2026_01) || ' '
+                     || (SELECT count(*) FROM handle_market.handle_events_default)")"
 
 # The dry run: what a whole run at as_of would do.
 psql_db -c "CALL handle_market.release_dormant('$as_of', $batch_size, true)" 2>/dev/null
@@ -149,6 +155,9 @@ check "at_risk handles = recorded noticed" "$n1" \
     "$(value "SELECT count(*) FROM handle_market.handles WHERE state = 'at_risk'")"
 check "at_risk events = recorded noticed" "$n1" \
     "$(value "SELECT count(*) FROM handle_market.handle_events WHERE to_state = 'at_risk'")"
+check "every at_risk event in January's partition, none in the default one" "$n1 0" \
+    "$(value "SELECT (SELECT count(*) FROM handle_market.handle_events_p2026_01 WHERE to_state = 'at_risk') || ' '
+                     || (SELECT count(*) FROM handle_market.handle_events_default)")"
 check "inactivity notices in the outbox = recorded noticed" "$n1" \
     "$(value "SELECT count(*) FROM handle_market.outbox WHERE kind = 'inactivity_notice'")"
 check "nothing released" "0 0" \

@@ -138,6 +138,10 @@ admin|CALL handle_market.release_dormant()
 admin|CALL handle_market.release_dormant(now(), 2, true, interval '10 milliseconds')
 admin|DO $$ DECLARE r bigint := handle_market.start_rekey_run(10); BEGIN PERFORM handle_market.rekey_batch(r); PERFORM handle_market.finish_rekey_run(r); END $$
 admin|CALL handle_market.rekey()
+admin|SELECT handle_market.history_partitions()
+admin|SELECT handle_market.create_history_partition(3)
+admin|CALL handle_market.create_history_partitions()
+admin|SELECT handle_market.detach_history(now() - interval '10 years')
 admin|SELECT handle_market.settle_batch(now(), 10)
 admin|CALL handle_market.settle_auctions()
 admin|SELECT handle_market.outbox_register_consumer('consumer_{n}')
@@ -357,6 +361,27 @@ check "app: no SELECT on the ledger (42501)" 42501 "$(state_of hm_app "SELECT co
 check "app: no INSERT into accounts (42501)" 42501 "$(state_of hm_app "INSERT INTO handle_market.accounts (account_id) VALUES (999)")"
 check "admin: no UPDATE of wallets (42501)" 42501 "$(state_of hm_admin "UPDATE handle_market.ledger_accounts SET balance = 0")"
 check "the books balance after all of the above" "" "$(su_sql -c "SELECT string_agg(c, '; ') FROM handle_market.check_invariants() c")"
+
+# --- History partitions (issue 12, bounded growth), as deployed ---
+# The matrix's CALL create_history_partitions() made this month and 3 ahead,
+# and the seed's events of earlier months moved out of the default partition.
+cur="handle_events_p$(su_sql -c "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY_MM')")"
+check "the maintenance made this month's partition and 3 ahead, every partition guarded, the default one empty" "4 true 0" \
+    "$(su_sql -c "SELECT count(*) FILTER (WHERE range_from >= date_trunc('month', now(), 'UTC')) || ' ' || bool_and(guarded)
+                         || ' ' || (SELECT count(*) FROM handle_market.handle_events_default)
+                    FROM handle_market.history_partitions()")"
+check "admin: detaching this month's history is refused (HM019)" HM019 \
+    "$(state_of hm_admin "SELECT handle_market.detach_history(now())")"
+check "admin: maintenance at a time a year ahead is refused (HM017)" HM017 \
+    "$(state_of hm_admin "SELECT handle_market.create_history_partition(3, now() + interval '1 year')")"
+check "admin: reads this month's partition" ok "$(state_of hm_admin "SELECT count(*) FROM handle_market.$cur")"
+check "admin: no INSERT into it (42501)" 42501 \
+    "$(state_of hm_admin "INSERT INTO handle_market.$cur (event_id, handle, to_state, at, reason) VALUES (0, 'x_y_z', 'registered', now(), 'x')")"
+check "app: no SELECT on it (42501)" 42501 "$(state_of hm_app "SELECT count(*) FROM handle_market.$cur")"
+check "public: no DELETE from the default partition (42501)" 42501 \
+    "$(state_of hm_public "DELETE FROM handle_market.handle_events_default")"
+check "the owner: no TRUNCATE of this month's partition (HM015)" "ERROR:  HM015" \
+    "$(psql -X -q -d "$db" -c '\set VERBOSITY sqlstate' -c "TRUNCATE handle_market.$cur" 2>&1)"
 
 # --- A schema created before CREATE EXTENSION by another role ---
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS hm_planted" -c "DROP ROLE IF EXISTS hm_dbowner" \

@@ -94,6 +94,15 @@ for v in $olds; do
     check "$v with state updated to $current" "$current" "$(sq -d hm_state -c "SELECT extversion FROM pg_extension WHERE extname = 'handle_market'")"
     check "$v to $current: every table of $v keeps every row exactly" "" "$(snapshot | diff "$TMPDIR/before" -)"
     check "$v to $current: the books still agree" "" "$(sq -d hm_state -c "SELECT string_agg(c, '; ') FROM handle_market.check_invariants() c")"
+    # the update put $v's history in handle_events' default partition; the
+    # first maintenance sorts it into months, and moves, not copies, it
+    sq -d hm_state -c "SET handle_market.simulated_time = on" -c "CALL handle_market.create_history_partitions()" >/dev/null 2>&1
+    check "$v to $current: the first maintenance sorts $v's history into monthly partitions" "0 yes" \
+        "$(sq -d hm_state -c "SELECT (SELECT count(*) FROM handle_market.handle_events_default) || ' '
+                                  || CASE WHEN count(*) > 1 THEN 'yes' ELSE 'no' END
+                             FROM handle_market.history_partitions() WHERE NOT is_default")"
+    check "$v to $current: after it, every table of $v still keeps every row exactly" "" "$(snapshot | diff "$TMPDIR/before" -)"
+    check "$v to $current: and the books still agree" "" "$(sq -d hm_state -c "SELECT string_agg(c, '; ') FROM handle_market.check_invariants() c")"
     # the outbox's delivery order (1.1): every message of $v is committed
     # and comes first (writer_xid 0); one written after the update comes
     # after them, whatever its id

@@ -1161,6 +1161,319 @@ REVOKE EXECUTE ON FUNCTION
 CREATE OR REPLACE FUNCTION @extschema@._sellable_by_owner(p_handle @extschema@.handle, p_seller_id bigint,
                                                           p_as_of timestamptz, p_what text)
     RETURNS @extschema@.handles
+
+-- ===== issue 12, bounded growth: handle_events partitioned by month =====
+-- (src/sql/55_registry_tables.sql, 60_guard.sql, 79_invariants.sql,
+-- 81_history.sql, 85_status.sql, 90_privileges.sql)
+--
+-- 1.0's table steps aside, with its sequence and indexes, so that the new
+-- one has the names a fresh install gives; its events move into the new
+-- table's default partition, each once and with its event_id, and the
+-- first CALL create_history_partitions() sorts them into their months.
+ALTER TABLE @extschema@.handle_events RENAME TO handle_events_1_0;
+ALTER SEQUENCE @extschema@.handle_events_event_id_seq RENAME TO handle_events_1_0_event_id_seq;
+ALTER INDEX @extschema@.handle_events_pkey RENAME TO handle_events_1_0_pkey;
+ALTER INDEX @extschema@.handle_events_handle RENAME TO handle_events_1_0_handle;
+
+-- Partitioned by the event's time, one partition per UTC month, so that old
+-- history leaves by DETACH (detach_history()) instead of a DELETE; the
+-- months are made ahead by create_history_partitions() (81_history.sql,
+-- doc/history_partitions.md).  `at` is the key: it is the lifecycle's time
+-- (restore and the invariants reason in it), and as deployed it is the
+-- writing transaction's now(), so a month's partition stops growing when
+-- the month ends.  An event whose month has no partition (none made yet, a
+-- simulated or backdated time) lands in the default partition, so a write
+-- never fails for want of one; the next maintenance run moves it out.
+--
+-- No index or key on the parent: each partition has its own primary key
+-- (event_id, at) and index (handle, event_id).  A partitioned index would
+-- be a member of the extension that CREATE EXTENSION makes at a restore
+-- before pg_dump attaches the partitions made at run time, and attaching
+-- makes each partition's index at once, so pg_dump's own ADD CONSTRAINT
+-- and CREATE INDEX for them then fail.
+CREATE TABLE @extschema@.handle_events (
+    event_id bigint GENERATED ALWAYS AS IDENTITY,
+    handle @extschema@.handle NOT NULL,
+    from_state text,
+    to_state text NOT NULL,
+    at timestamptz NOT NULL,
+    account_id bigint,
+    actor text NOT NULL DEFAULT @extschema@.actor(),
+    reason text NOT NULL
+) PARTITION BY RANGE (at);
+COMMENT ON TABLE @extschema@.handle_events IS 'append-only history of every state change';
+CREATE TABLE @extschema@.handle_events_default PARTITION OF @extschema@.handle_events DEFAULT;
+ALTER TABLE @extschema@.handle_events_default
+    ADD CONSTRAINT handle_events_default_pkey PRIMARY KEY (event_id, at);
+CREATE INDEX handle_events_default_handle ON @extschema@.handle_events_default (handle, event_id);
+COMMENT ON TABLE @extschema@.handle_events_default IS
+    'the events of months without a partition of their own, until create_history_partitions() moves them';
+
+-- History detached by detach_history(), one row per partition: what
+-- check_invariants() knows was archived, and what the DBA dumps and drops.
+CREATE TABLE @extschema@.history_archive (
+    partition text PRIMARY KEY,
+    range_from timestamptz NOT NULL,
+    range_to timestamptz NOT NULL,
+    events bigint NOT NULL,
+    first_event_id bigint,
+    last_event_id bigint,
+    -- handles with an event left in the history that is older (by
+    -- event_id) than one of theirs detached here: check_invariants() does
+    -- not compare them with their last event left, which is not their last
+    out_of_order @extschema@.handle[] NOT NULL,
+    detached_at timestamptz NOT NULL,
+    actor text NOT NULL DEFAULT @extschema@.actor()
+);
+COMMENT ON TABLE @extschema@.history_archive IS
+    'partitions of handle_events detached by detach_history(): their range, their events, when and by whom';
+
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.handle_events
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard('append_only');
+-- A statement trigger of a partitioned table fires only for statements
+-- that name it: one that names a partition fires that partition's own.  So
+-- every partition has the same guard: the default one here, each monthly
+-- one as create_history_partitions() makes it (81_history.sql).
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.handle_events_default
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard('append_only');
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.history_archive
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard('append_only');
+-- the guard lets the extension's own scripts write (guard.c)
+INSERT INTO @extschema@.handle_events
+    (event_id, handle, from_state, to_state, at, account_id, actor, reason) OVERRIDING SYSTEM VALUE
+SELECT event_id, handle, from_state, to_state, at, account_id, actor, reason
+  FROM @extschema@.handle_events_1_0 ORDER BY event_id;
+SELECT pg_catalog.setval('@extschema@.handle_events_event_id_seq', s.last_value, s.is_called)
+  FROM @extschema@.handle_events_1_0_event_id_seq s;
+
+-- check_invariants() (src/sql/79_invariants.sql) reads history_archive, and
+-- its body is bound to the table it was made with: made again, on the new
+-- one, before the old one goes
+-- One line per violation; no rows when the books and the registry agree.
+CREATE OR REPLACE FUNCTION @extschema@.check_invariants() RETURNS SETOF text
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+BEGIN ATOMIC
+    SELECT format('transfer %s: its entries sum to %s cents, not 0', e.transfer_id, sum(e.amount))
+      FROM @extschema@.entries e GROUP BY e.transfer_id HAVING sum(e.amount) <> 0
+    UNION ALL
+    SELECT format('transfer %s (%s) moves money but has %s entries', t.transfer_id, t.kind,
+                  (SELECT count(*) FROM @extschema@.entries e WHERE e.transfer_id = t.transfer_id))
+      FROM @extschema@.transfers t
+     WHERE t.kind NOT IN ('handle_transfer', 'hold', 'hold_void')
+       AND (SELECT count(*) FROM @extschema@.entries e WHERE e.transfer_id = t.transfer_id) < 2
+    UNION ALL
+    SELECT format('transfer %s (%s) only moves held money but has entries', t.transfer_id, t.kind)
+      FROM @extschema@.transfers t
+     WHERE t.kind IN ('handle_transfer', 'hold', 'hold_void')
+       AND EXISTS (SELECT FROM @extschema@.entries e WHERE e.transfer_id = t.transfer_id)
+    UNION ALL
+    SELECT format('entry %s belongs to no transfer', e.entry_id)
+      FROM @extschema@.entries e
+     WHERE NOT EXISTS (SELECT FROM @extschema@.transfers t WHERE t.transfer_id = e.transfer_id)
+    UNION ALL
+    SELECT format('entry %s is on ledger account %s, which does not exist', e.entry_id, e.ledger_account_id)
+      FROM @extschema@.entries e
+     WHERE NOT EXISTS (SELECT FROM @extschema@.ledger_accounts l
+                        WHERE l.ledger_account_id = e.ledger_account_id)
+    UNION ALL
+    SELECT format('wallet %s of account %s: balance %s cents, but its entries sum to %s',
+                  l.ledger_account_id, l.account_id, l.balance, coalesce(s.total, 0))
+      FROM @extschema@.ledger_accounts l
+      LEFT JOIN (SELECT e.ledger_account_id, sum(e.amount) AS total
+                   FROM @extschema@.entries e GROUP BY e.ledger_account_id) s
+             ON s.ledger_account_id = l.ledger_account_id
+     WHERE l.kind = 'wallet' AND l.balance IS DISTINCT FROM coalesce(s.total, 0)
+    UNION ALL
+    SELECT format('wallet %s of account %s: balance %s cents, held %s: negative or overdrawn',
+                  l.ledger_account_id, l.account_id, l.balance, l.held)
+      FROM @extschema@.ledger_accounts l
+     WHERE l.kind = 'wallet' AND (l.held < 0 OR l.balance < l.held)
+    UNION ALL
+    SELECT format('handle %s runs under policy version %s, which does not exist', h.handle,
+                  h.policy_version)
+      FROM @extschema@.handles h
+     WHERE NOT EXISTS (SELECT FROM @extschema@.policy p WHERE p.version = h.policy_version)
+    UNION ALL
+    SELECT format('handle %s is %s but has no owner', h.handle, h.state)
+      FROM @extschema@.handles h
+     WHERE h.state <> 'released'
+       AND NOT EXISTS (SELECT FROM @extschema@.accounts a WHERE a.account_id = h.owner_id)
+    UNION ALL
+    -- A handle against its last event, one index probe each
+    -- (handle_events_handle).  Every event records the account that owns the
+    -- handle once the event is done, so the last one names the owner:
+    -- registered (a registration, a re-registration after release, a
+    -- restore; buy(), transfer_handle() and the sale that ends an auction or
+    -- accepts an offer, src/market.c) records the new owner; at_risk and its
+    -- reverts (the sweep, touch()) the owner; held and hold_released the
+    -- owner, or for a released handle the account it was released from; and
+    -- released (the sweep) that account.  So a registered or at-risk handle
+    -- is owned by the account of its last event, and a released one by
+    -- nobody, its previous owner being that account.  A handle without a
+    -- history is reported once, by the state line.
+    --
+    -- History detach_history() archived (history_archive) is not there to
+    -- compare with.  A handle with no event left is checked instead against
+    -- where the archive ends: every time it keeps (registered_at,
+    -- notice_at, released_at, held_at) is the time of one of its events, so
+    -- all of them come before the archive's end, or an event after it is
+    -- missing.  A handle that had an event archived after (by event_id) one
+    -- that is left (history_archive.out_of_order: an event's time is its
+    -- transaction's start, and a transaction that waited for the handle's
+    -- row across the cut writes after one that started later) is not
+    -- compared until it has an event newer than the archived ones.
+    SELECT m.line
+      FROM @extschema@.handles h
+     CROSS JOIN (SELECT max(a.range_to) AS archived_before FROM @extschema@.history_archive a) arc
+      LEFT JOIN (SELECT o.handle, max(a.last_event_id) AS archived_id
+                   FROM @extschema@.history_archive a, unnest(a.out_of_order) o(handle)
+                  GROUP BY o.handle) ooo ON ooo.handle = h.handle
+      LEFT JOIN LATERAL (SELECT ev.event_id, ev.to_state, ev.account_id FROM @extschema@.handle_events ev
+                          WHERE ev.handle = h.handle ORDER BY ev.event_id DESC LIMIT 1) last ON true
+     CROSS JOIN LATERAL (SELECT coalesce(last.event_id < ooo.archived_id, false)
+                                OR (last.event_id IS NULL
+                                    AND coalesce(greatest(h.registered_at, h.notice_at, h.released_at, h.held_at)
+                                                 < arc.archived_before, false)) AS unknown) k
+     CROSS JOIN LATERAL (VALUES
+           (CASE WHEN k.unknown THEN NULL
+                 WHEN last.to_state IS DISTINCT FROM
+                      CASE WHEN h.hold_reason IS NOT NULL THEN 'held' ELSE h.state END
+                 THEN format('handle %s is %s, but its history ends in %s', h.handle,
+                             CASE WHEN h.hold_reason IS NOT NULL THEN 'held' ELSE h.state END,
+                             coalesce(last.to_state, 'nothing')) END),
+           (CASE WHEN last.to_state IS NOT NULL AND NOT k.unknown
+                  AND h.owner_id IS DISTINCT FROM
+                      CASE WHEN h.state <> 'released' THEN last.account_id END
+                 THEN format('handle %s is %s and owned by %s, but its last event (%s) records account %s',
+                             h.handle, h.state, coalesce('account ' || h.owner_id, 'nobody'),
+                             last.to_state, coalesce(last.account_id::text, 'none')) END),
+           (CASE WHEN last.to_state IS NOT NULL AND NOT k.unknown AND h.state = 'released'
+                  AND h.previous_owner_id IS DISTINCT FROM last.account_id
+                 THEN format('handle %s was released from %s, but its last event (%s) records account %s',
+                             h.handle, coalesce('account ' || h.previous_owner_id, 'nobody'),
+                             last.to_state, coalesce(last.account_id::text, 'none')) END)
+           ) m(line)
+     WHERE m.line IS NOT NULL
+    UNION ALL
+    -- Each transfer that moves a handle (a purchase, a handle_transfer, the
+    -- hold_post of an auction or an accepted offer) is recorded by exactly
+    -- one event of that handle: the change of owner, to_state registered,
+    -- whose reason ends in "(transfer N)" (src/market.c).  One pass over
+    -- each table, hashed: a sale recorded twice, a sale not recorded, and an
+    -- event naming a transfer that did not move its handle.  A transfer
+    -- older than archived history may have had its event archived.
+    SELECT CASE WHEN s.transfer_id IS NULL
+                THEN format('transfer %s (%s) moved handle %s, but its history does not record it',
+                            t.transfer_id, t.kind, t.handle)
+                WHEN t.transfer_id IS NULL OR t.handle IS DISTINCT FROM s.handle
+                THEN format('handle %s: its history records transfer %s, which moved %s', s.handle,
+                            s.transfer_id, coalesce('handle ' || t.handle, 'no handle'))
+                ELSE format('handle %s: transfer %s (%s) is recorded by %s events, not 1',
+                            s.handle, s.transfer_id, t.kind, s.events) END
+      FROM (SELECT substring(ev.reason FROM '\(transfer ([0-9]+)\)$')::bigint AS transfer_id,
+                   ev.handle, count(*) AS events
+              FROM @extschema@.handle_events ev
+             WHERE ev.to_state = 'registered' AND ev.reason ~ '\(transfer [0-9]+\)$'
+             GROUP BY 1, 2) s
+      FULL JOIN (SELECT t.transfer_id, t.kind, t.handle, t.at FROM @extschema@.transfers t
+                  WHERE t.kind IN ('purchase', 'handle_transfer', 'hold_post')) t
+             ON t.transfer_id = s.transfer_id
+     WHERE CASE WHEN s.transfer_id IS NULL
+                THEN NOT coalesce(t.at < (SELECT max(a.range_to) FROM @extschema@.history_archive a), false)
+                ELSE t.transfer_id IS NULL OR t.handle IS DISTINCT FROM s.handle OR s.events <> 1 END
+    UNION ALL
+    SELECT format('wallet %s of account %s holds %s cents, but its pending holds sum to %s',
+                  l.ledger_account_id, l.account_id, l.held, coalesce(s.total, 0))
+      FROM @extschema@.ledger_accounts l
+      LEFT JOIN (SELECT ho.ledger_account_id, sum(ho.amount) AS total FROM @extschema@.holds ho
+                  WHERE ho.state = 'pending' GROUP BY ho.ledger_account_id) s
+             ON s.ledger_account_id = l.ledger_account_id
+     WHERE l.kind = 'wallet' AND l.held IS DISTINCT FROM coalesce(s.total, 0)
+    UNION ALL
+    SELECT format('hold %s is %s, but its %s', ho.hold_id, ho.state,
+                  coalesce('bid is ' || b.state, 'offer is ' || o.state, 'bid or offer is missing'))
+      FROM @extschema@.holds ho
+      LEFT JOIN @extschema@.bids b ON b.bid_id = ho.hold_id
+      LEFT JOIN @extschema@.offers o ON o.offer_id = ho.hold_id
+     WHERE (ho.state = 'pending') <> (coalesce(b.state = 'top', false) OR coalesce(o.state = 'open', false))
+        OR (ho.state = 'posted') <> (coalesce(b.state = 'won', false) OR coalesce(o.state = 'accepted', false))
+        OR (b.bid_id IS NULL AND o.offer_id IS NULL)
+    UNION ALL
+    SELECT format('auction %s has %s live top bids', a.auction_id,
+                  (SELECT count(*) FROM @extschema@.bids b WHERE b.auction_id = a.auction_id AND b.state = 'top'))
+      FROM @extschema@.auctions a
+     WHERE (SELECT count(*) FROM @extschema@.bids b WHERE b.auction_id = a.auction_id AND b.state = 'top')
+           <> CASE WHEN a.state = 'open' AND a.top_bid_id IS NOT NULL THEN 1 ELSE 0 END
+        OR (a.state = 'open' AND a.top_bid_id IS NOT NULL AND NOT EXISTS (
+               SELECT FROM @extschema@.bids b WHERE b.bid_id = a.top_bid_id AND b.state = 'top'))
+    UNION ALL
+    SELECT format('handle %s is in open auction %s and listed at %s cents', h.handle, a.auction_id,
+                  h.list_price_cents)
+      FROM @extschema@.auctions a JOIN @extschema@.handles h ON h.handle = a.handle
+     WHERE a.state = 'open' AND h.list_price_cents IS NOT NULL;
+END;
+COMMENT ON FUNCTION @extschema@.check_invariants() IS
+    'one line per violation of the ledger''s and the registry''s invariants; no rows when all hold';
+
+-- out of the extension first, which takes them out of pg_dump's configuration
+ALTER EXTENSION handle_market DROP TABLE @extschema@.handle_events_1_0;
+ALTER EXTENSION handle_market DROP SEQUENCE @extschema@.handle_events_1_0_event_id_seq;
+DROP TABLE @extschema@.handle_events_1_0;
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.handle_events', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.handle_events_default', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.history_archive', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.handle_events_event_id_seq', '');
+
+-- src/sql/81_history.sql: the partitions of handle_events (issue 12, bounded
+-- growth; doc/history_partitions.md).  One partition per UTC month, made
+-- ahead by create_history_partitions() from cron; old months leave by
+-- detach_history(), which the DBA follows with pg_dump and DROP TABLE.
+--
+-- Our own procedure rather than pg_partman: a partition here is more than a
+-- table (its own guard trigger, the parent's owner and privileges, a key and
+-- an index of its own, rows of its month moved out of the default
+-- partition), what may be detached is the lifecycle's decision, and the
+-- operators' role runs both through the gate without another extension,
+-- its schema, its configuration table or its background worker.
+
+-- Every partition with its range (NULL for the default partition), whether
+-- its guard trigger is there and enabled, and the planner's estimate of its
+-- rows.  The bounds are read back from their text, so the function sets
+-- the time zone and date style they are printed and read in.
+CREATE FUNCTION @extschema@.history_partitions()
+    RETURNS TABLE (partition text, range_from timestamptz, range_to timestamptz,
+                   is_default boolean, guarded boolean, estimated_events bigint)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    SET TimeZone = 'UTC'
+    SET DateStyle = 'ISO'
+BEGIN ATOMIC
+    SELECT c.relname::text,
+           substring(b.bound FROM 'FROM \(''([^'']*)''\)')::timestamptz,
+           substring(b.bound FROM 'TO \(''([^'']*)''\)')::timestamptz,
+           b.bound = 'DEFAULT',
+           EXISTS (SELECT FROM pg_trigger t
+                    WHERE t.tgrelid = c.oid AND t.tgname = 'guard' AND t.tgenabled <> 'D'
+                      AND t.tgfoid = '@extschema@.guard()'::regprocedure),
+           greatest(c.reltuples, 0)::bigint
+      FROM pg_inherits i
+      JOIN pg_class c ON c.oid = i.inhrelid
+     CROSS JOIN LATERAL (SELECT pg_get_expr(c.relpartbound, c.oid) AS bound) b
+     WHERE i.inhparent = '@extschema@.handle_events'::regclass
+     ORDER BY b.bound = 'DEFAULT', 2;
+END;
+COMMENT ON FUNCTION @extschema@.history_partitions() IS
+    'the partitions of handle_events: each one''s range of event times (none for the default partition), whether its guard is on, and its estimated rows';
+
+-- A partition as the parent is: the parent's owner, exactly the parent's
+-- privileges (no role reads or writes a partition that it could not read
+-- or write through the parent), the append-only guard, and the key and
+-- index every partition has.  Run for each partition made, and for every
+-- partition by each maintenance run, so that one attached by hand is made
+-- the same.
+CREATE FUNCTION @extschema@._history_partition_setup(p_partition regclass) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
@@ -1272,6 +1585,286 @@ BEGIN
 END $$;
 -- ---- end of issue 12, the house ----
 
+    v_parent pg_class := (SELECT c FROM pg_class c WHERE c.oid = '@extschema@.handle_events'::regclass);
+    v_rel pg_class := (SELECT c FROM pg_class c WHERE c.oid = p_partition);
+    a record;
+BEGIN
+    IF v_rel.relowner <> v_parent.relowner THEN
+        EXECUTE format('ALTER TABLE %s OWNER TO %s', p_partition, v_parent.relowner::regrole);
+    END IF;
+    IF v_rel.relacl IS NULL
+       OR (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(v_rel.relacl) x)
+          IS DISTINCT FROM (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(v_parent.relacl) x) THEN
+        -- materializes the owner's own entry, as the parent's is
+        EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', p_partition);
+        FOR a IN SELECT DISTINCT x.grantee FROM aclexplode(v_rel.relacl) x
+                  WHERE x.grantee NOT IN (0, v_parent.relowner) LOOP
+            EXECUTE format('REVOKE ALL ON %s FROM %s', p_partition, a.grantee::regrole);
+        END LOOP;
+        FOR a IN SELECT x.grantee, x.privilege_type, x.is_grantable FROM aclexplode(v_parent.relacl) x
+                  WHERE x.grantee <> v_parent.relowner LOOP
+            EXECUTE format('GRANT %s ON %s TO %s%s', a.privilege_type, p_partition,
+                           CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END,
+                           CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        END LOOP;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = p_partition AND t.tgname = 'guard') THEN
+        EXECUTE format('CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard(''append_only'')', p_partition);
+    ELSIF EXISTS (SELECT FROM pg_trigger t
+                   WHERE t.tgrelid = p_partition AND t.tgname = 'guard' AND t.tgenabled = 'D') THEN
+        EXECUTE format('ALTER TABLE %s ENABLE TRIGGER guard', p_partition);
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = p_partition AND i.indisprimary) THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (event_id, at)',
+                       p_partition, v_rel.relname || '_pkey');
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = p_partition
+                      AND pg_get_indexdef(i.indexrelid) LIKE '% (handle, event_id)') THEN
+        EXECUTE format('CREATE INDEX %I ON %s (handle, event_id)', v_rel.relname || '_handle', p_partition);
+    END IF;
+END $$;
+
+-- One step of the maintenance: makes the partition of the first month that
+-- needs one and has none, and returns it; no row when every month has one.
+-- The months that need one: as_of's and the months_ahead after it, and
+-- every month the default partition holds events of, but none before
+-- archived history ends (its months were detached on purpose; an event of
+-- one stays in the default partition).  The default partition's events of
+-- the month move into the new partition in the same transaction: a
+-- partition cannot be attached while the default one holds rows of its
+-- range, and history is moved, not copied, so that each event is in one
+-- place.  The guard refuses that DELETE even through the gate (history is
+-- append-only), so the default partition's guard is off for it: within this
+-- transaction, on a table it has locked, so no other session sees it off.
+-- The step with nothing to make goes over every partition instead
+-- (_history_partition_setup), so a daily run also mends one attached by
+-- hand; it blocks no write.  A step that makes a month blocks the writes
+-- of history until it commits (a moment, or the move of the month's events
+-- out of the default partition).  At most 3 seconds' wait for a lock: a
+-- cron job that finds the table busy fails (55P03) and runs again the next
+-- day, months ahead, rather than queueing every write behind its lock.
+CREATE FUNCTION @extschema@._create_history_partition(p_months_ahead integer, p_as_of timestamptz)
+    RETURNS TABLE (partition text, range_from timestamptz, range_to timestamptz, moved_events bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+    SET TimeZone = 'UTC'
+    SET lock_timeout = '3s'
+AS $$
+DECLARE
+    v_month timestamptz;
+    v_next timestamptz;
+    v_name text;
+    v_moved bigint := 0;
+    v_horizon timestamptz;
+    p record;
+BEGIN
+    IF p_months_ahead IS NULL OR p_months_ahead < 0 OR p_months_ahead > 120 THEN
+        RAISE EXCEPTION 'months_ahead must be between 0 and 120'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('It was %s.', coalesce(p_months_ahead::text, 'NULL'));
+    END IF;
+    -- one maintenance step or detach at a time; reads and writes go on
+    LOCK TABLE ONLY handle_events IN SHARE UPDATE EXCLUSIVE MODE;
+    SELECT max(a.range_to) INTO v_horizon FROM history_archive a;
+    SELECT w.m INTO v_month
+      FROM (SELECT generate_series(date_trunc('month', p_as_of),
+                                   date_trunc('month', p_as_of) + make_interval(months => p_months_ahead),
+                                   interval '1 month') AS m
+            UNION
+            SELECT DISTINCT date_trunc('month', e.at) FROM ONLY handle_events_default e) w
+     WHERE w.m >= coalesce(v_horizon, '-infinity')
+       AND NOT EXISTS (SELECT FROM history_partitions() b
+                        WHERE NOT b.is_default AND b.range_from < w.m + interval '1 month'
+                          AND b.range_to > w.m)
+     ORDER BY w.m LIMIT 1;
+    IF v_month IS NULL THEN
+        FOR p IN SELECT b.partition FROM history_partitions() b LOOP
+            PERFORM _history_partition_setup(format('@extschema@.%I', p.partition)::regclass);
+        END LOOP;
+        RETURN;
+    END IF;
+    -- No event is written while the month is made: a writer that routed
+    -- an event of the month to the default partition before the new
+    -- partition was attached would find, once attached, that the default
+    -- partition no longer takes it (23514).  Writers take their lock on
+    -- the parent before they route, so they wait here and then see the new
+    -- partition; readers go on.
+    LOCK TABLE ONLY handle_events IN SHARE ROW EXCLUSIVE MODE;
+    v_next := v_month + interval '1 month';
+    v_name := 'handle_events_p' || to_char(v_month, 'YYYY_MM');
+    EXECUTE format('CREATE TABLE @extschema@.%I (LIKE @extschema@.handle_events INCLUDING DEFAULTS)', v_name);
+    IF EXISTS (SELECT FROM ONLY handle_events_default e WHERE e.at >= v_month AND e.at < v_next) THEN
+        ALTER TABLE handle_events_default DISABLE TRIGGER guard;
+        EXECUTE format('WITH moved AS (DELETE FROM ONLY @extschema@.handle_events_default e
+                                        WHERE e.at >= $1 AND e.at < $2 RETURNING e.*)
+                        INSERT INTO @extschema@.%I (event_id, handle, from_state, to_state, at,
+                                                    account_id, actor, reason)
+                        SELECT event_id, handle, from_state, to_state, at, account_id, actor, reason
+                          FROM moved', v_name)
+            USING v_month, v_next;
+        GET DIAGNOSTICS v_moved = ROW_COUNT;
+        ALTER TABLE handle_events_default ENABLE TRIGGER guard;
+    END IF;
+    PERFORM _history_partition_setup(format('@extschema@.%I', v_name)::regclass);
+    EXECUTE format('ALTER TABLE @extschema@.handle_events ATTACH PARTITION @extschema@.%I '
+                   'FOR VALUES FROM (%L) TO (%L)', v_name, v_month, v_next);
+    RETURN QUERY SELECT v_name, v_month, v_next, v_moved;
+END $$;
+
+CREATE FUNCTION @extschema@.create_history_partition(months_ahead integer,
+                                                     as_of timestamptz DEFAULT now())
+    RETURNS TABLE (partition text, range_from timestamptz, range_to timestamptz, moved_events bigint)
+    AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.create_history_partition(integer, timestamptz) IS
+    'one step of create_history_partitions(): makes the first missing monthly partition of handle_events and returns it, or no row';
+
+-- The maintenance, for cron: every step in a transaction of its own, so a
+-- month whose events move out of the default partition holds its locks
+-- only for that month.  Idempotent: with every month made it changes
+-- nothing.  Like release_dormant(), invoker's rights and no SET clause (it
+-- commits), and each step at its own transaction's time unless time is
+-- simulated.
+CREATE PROCEDURE @extschema@.create_history_partitions(months_ahead integer DEFAULT 3,
+                                                       as_of timestamptz DEFAULT now())
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    r record;
+    v_made integer := 0;
+BEGIN
+    IF pg_catalog.pg_is_in_recovery() THEN
+        RAISE NOTICE 'create_history_partitions: this server is a replica; nothing to do';
+        RETURN;
+    END IF;
+    -- refuses a time that is not the server's before any step
+    PERFORM @extschema@._write_time(as_of, 'as_of');
+    LOOP
+        SELECT * INTO r FROM @extschema@.create_history_partition(months_ahead,
+            CASE WHEN pg_catalog.current_setting('handle_market.simulated_time')::boolean
+                 THEN as_of ELSE pg_catalog.now() END);
+        COMMIT;
+        EXIT WHEN r.partition IS NULL;
+        v_made := v_made + 1;
+        RAISE NOTICE '%', pg_catalog.format(
+            'create_history_partitions: %s for events from %s to %s UTC (%s moved from the default partition)',
+            r.partition, pg_catalog.to_char(r.range_from AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+            pg_catalog.to_char(r.range_to AT TIME ZONE 'UTC', 'YYYY-MM-DD'), r.moved_events);
+    END LOOP;
+    RAISE NOTICE 'create_history_partitions: % partitions made', v_made;
+END $$;
+COMMENT ON PROCEDURE @extschema@.create_history_partitions(integer, timestamptz) IS
+    'the daily maintenance of handle_events: a partition for this month and months_ahead more, and for every month the default partition holds events of';
+
+-- Detaches every partition that ends by older_than and returns them, for
+-- the DBA to dump and drop; each is recorded in history_archive, which
+-- check_invariants() reads.  Refused (HM019) when older_than is within the
+-- longest redemption period of any policy version before as_of: while a
+-- handle's redemption runs, restore_handle() reads its history (its last
+-- event, to answer a retry of a restore as the restore answered), and so
+-- does release_hold() for a retry; a handle in redemption was released at
+-- or after that time, and its last event is no older than its release.
+-- The default partition is never detached: an event in it older than
+-- older_than stays, and a notice says how many.
+CREATE FUNCTION @extschema@._detach_history(p_older_than timestamptz, p_as_of timestamptz)
+    RETURNS TABLE (partition text, range_from timestamptz, range_to timestamptz, events bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+    SET TimeZone = 'UTC'
+    SET lock_timeout = '3s'
+AS $$
+DECLARE
+    v_redemption interval;
+    v_keep_from timestamptz;
+    v_first bigint;
+    v_last bigint;
+    v_left bigint;
+    v_min_left bigint;
+    v_out_of_order handle[];
+    v_names text[];
+    v_froms timestamptz[];
+    v_tos timestamptz[];
+BEGIN
+    IF p_older_than IS NULL THEN
+        RAISE EXCEPTION 'older_than must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM _read_time(p_older_than, 'older_than');
+    SELECT max(po.redemption_period) INTO v_redemption FROM policy po;
+    v_keep_from := p_as_of - v_redemption;
+    IF p_older_than > v_keep_from THEN
+        RAISE EXCEPTION 'the history after % is still needed', utc_time(v_keep_from)
+            USING ERRCODE = 'HM019',
+                  DETAIL = format('older_than is %s. While a handle''s redemption period runs, restore_handle() '
+                                  'reads its last event, so the history of the longest redemption period of any '
+                                  'policy version (%s) stays: only partitions that end by %s may be detached.',
+                                  utc_time(p_older_than), v_redemption, utc_time(v_keep_from)),
+                  HINT = 'Detach the older months now and this one when it is old enough.';
+    END IF;
+    LOCK TABLE ONLY handle_events IN SHARE UPDATE EXCLUSIVE MODE;
+    SELECT coalesce(array_agg(b.partition ORDER BY b.range_to), '{}'),
+           coalesce(array_agg(b.range_from ORDER BY b.range_to), '{}'),
+           coalesce(array_agg(b.range_to ORDER BY b.range_to), '{}')
+      INTO v_names, v_froms, v_tos
+      FROM history_partitions() b WHERE NOT b.is_default AND b.range_to <= p_older_than;
+    FOR i IN 1 .. cardinality(v_names) LOOP
+        EXECUTE format('ALTER TABLE @extschema@.handle_events DETACH PARTITION @extschema@.%I', v_names[i]);
+    END LOOP;
+    -- the events left: a detached event newer than the oldest of them may
+    -- belong to a handle with an older one left (out_of_order)
+    SELECT min(e.event_id) INTO v_min_left FROM handle_events e;
+    FOR i IN 1 .. cardinality(v_names) LOOP
+        partition := v_names[i];
+        range_from := v_froms[i];
+        range_to := v_tos[i];
+        EXECUTE format('SELECT count(*), min(event_id), max(event_id) FROM ONLY @extschema@.%I', partition)
+           INTO events, v_first, v_last;
+        EXECUTE format('SELECT coalesce(array_agg(DISTINCT d.handle ORDER BY d.handle), ''{}'')
+                          FROM ONLY @extschema@.%I d
+                         WHERE d.event_id > $1
+                           AND EXISTS (SELECT FROM @extschema@.handle_events k
+                                        WHERE k.handle = d.handle AND k.event_id < d.event_id)', partition)
+           INTO v_out_of_order USING v_min_left;
+        INSERT INTO history_archive (partition, range_from, range_to, events, first_event_id,
+                                     last_event_id, out_of_order, detached_at)
+        VALUES (partition, range_from, range_to, events, v_first, v_last, v_out_of_order, p_as_of);
+        RETURN NEXT;
+    END LOOP;
+    SELECT count(*) INTO v_left FROM ONLY handle_events_default e WHERE e.at < p_older_than;
+    IF v_left > 0 THEN
+        RAISE NOTICE 'detach_history: % events older than % stay in the default partition',
+            v_left, utc_time(p_older_than);
+    END IF;
+END $$;
+
+CREATE FUNCTION @extschema@.detach_history(older_than timestamptz, as_of timestamptz DEFAULT now())
+    RETURNS TABLE (partition text, range_from timestamptz, range_to timestamptz, events bigint)
+    AS 'MODULE_PATHNAME', 'hm_gate' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.detach_history(timestamptz, timestamptz) IS
+    'detaches the monthly partitions of handle_events that end by older_than and returns them, for the DBA to dump and drop; refused (HM019) within the longest redemption period';
+
+-- what 90_privileges.sql's REVOKEs do at install
+REVOKE ALL ON @extschema@.handle_events, @extschema@.handle_events_default,
+    @extschema@.history_archive FROM PUBLIC;
+REVOKE ALL ON SEQUENCE @extschema@.handle_events_event_id_seq FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.history_partitions(),
+    @extschema@._history_partition_setup(regclass),
+    @extschema@._create_history_partition(integer, timestamptz),
+    @extschema@.create_history_partition(integer, timestamptz),
+    @extschema@._detach_history(timestamptz, timestamptz),
+    @extschema@.detach_history(timestamptz, timestamptz) FROM PUBLIC;
+REVOKE EXECUTE ON PROCEDURE @extschema@.create_history_partitions(integer, timestamptz) FROM PUBLIC;
+
+-- status() reports the partitions (src/sql/85_status.sql)
+-- (status() is created once, at the end of this script)
+
+INSERT INTO @extschema@.api_grants (routine, level) VALUES
+    ('history_partitions()', 'admin'),
+    ('create_history_partition(integer, timestamptz)', 'admin'),
+    ('detach_history(timestamptz, timestamptz)', 'admin');
+INSERT INTO @extschema@.api_grants (routine, is_procedure, level) VALUES
+    ('create_history_partitions(integer, timestamptz)', true, 'admin');
+-- ---- end of issue 12, bounded growth ----
+
 -- status() (src/sql/85_status.sql), last: its body is bound to the tables
 -- the parts above create
 CREATE FUNCTION @extschema@.status(with_invariants boolean DEFAULT false)
@@ -1356,13 +1949,37 @@ BEGIN ATOMIC
     UNION ALL
     SELECT 'outbox_retention_seconds', '', round(extract(epoch FROM @extschema@.outbox_retention()))
     UNION ALL
+    -- history (81_history.sql): how many monthly partitions handle_events
+    -- has, how far past now the newest reaches (a cron job that stopped
+    -- shows here months before a write lands in the default partition),
+    -- how old the oldest is, the events in the default partition (0 once
+    -- the maintenance has run), partitions without their guard (0), and the
+    -- partitions detached
+    SELECT 'history_' || m.k, '', m.v
+      FROM (SELECT count(*) FILTER (WHERE NOT b.is_default) AS n,
+                   max(b.range_to) FILTER (WHERE NOT b.is_default) AS newest_to,
+                   min(b.range_from) FILTER (WHERE NOT b.is_default) AS oldest_from,
+                   count(*) FILTER (WHERE NOT b.guarded) AS unguarded
+              FROM @extschema@.history_partitions() b) p,
+           LATERAL (VALUES
+               ('partitions', p.n::numeric),
+               ('partitions_ahead_seconds',
+                greatest(coalesce(round(extract(epoch FROM p.newest_to - now())), 0), 0)),
+               ('oldest_partition_age_seconds',
+                greatest(coalesce(round(extract(epoch FROM now() - p.oldest_from)), 0), 0)),
+               ('partitions_unguarded', p.unguarded::numeric),
+               ('default_partition_events',
+                (SELECT count(*) FROM @extschema@.handle_events_default)::numeric),
+               ('archived_partitions', (SELECT count(*) FROM @extschema@.history_archive)::numeric)
+           ) m(k, v)
+    UNION ALL
     -- a full check reads every table: off by default
     SELECT 'invariant_violations', '', count(*)::numeric
       FROM @extschema@.check_invariants() WHERE with_invariants;
 END;
 REVOKE EXECUTE ON FUNCTION @extschema@.status(boolean) FROM PUBLIC;      -- grant_admin() grants it
 COMMENT ON FUNCTION @extschema@.status(boolean) IS
-    'for operators and monitoring: handles by state, the last release run''s progress and rate, the last re-key run''s progress and collisions, whether the stored keys'' ICU is the server''s, auctions and offers waiting for settlement, pending holds, the outbox''s last message, each outbox consumer''s lag in messages and seconds and the messages of it an open older transaction holds back, the outbox''s retention, and (with_invariants) the count of invariant violations';
+    'for operators and monitoring: handles by state, the last release run''s progress and rate, the last re-key run''s progress and collisions, whether the stored keys'' ICU is the server''s, auctions and offers waiting for settlement, pending holds, the outbox''s last message, each outbox consumer''s lag in messages and seconds and the messages of it an open older transaction holds back, the outbox''s retention, the partitions of handle_events (how many, how far ahead and back, events in the default partition, unguarded, archived), and (with_invariants) the count of invariant violations';
 
 -- every recorded role gets what 1.1 adds
 SELECT @extschema@._regrant();

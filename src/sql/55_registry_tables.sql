@@ -85,8 +85,24 @@ SELECT p, @extschema@.confusable_key(p::@extschema@.handle), 'substring', r, n
 CREATE FUNCTION @extschema@.actor() RETURNS text
     AS 'MODULE_PATHNAME', 'hm_actor' LANGUAGE C STABLE;
 
+-- Partitioned by the event's time, one partition per UTC month, so that old
+-- history leaves by DETACH (detach_history()) instead of a DELETE; the
+-- months are made ahead by create_history_partitions() (81_history.sql,
+-- doc/history_partitions.md).  `at` is the key: it is the lifecycle's time
+-- (restore and the invariants reason in it), and as deployed it is the
+-- writing transaction's now(), so a month's partition stops growing when
+-- the month ends.  An event whose month has no partition (none made yet, a
+-- simulated or backdated time) lands in the default partition, so a write
+-- never fails for want of one; the next maintenance run moves it out.
+--
+-- No index or key on the parent: each partition has its own primary key
+-- (event_id, at) and index (handle, event_id).  A partitioned index would
+-- be a member of the extension that CREATE EXTENSION makes at a restore
+-- before pg_dump attaches the partitions made at run time, and attaching
+-- makes each partition's index at once, so pg_dump's own ADD CONSTRAINT
+-- and CREATE INDEX for them then fail.
 CREATE TABLE @extschema@.handle_events (
-    event_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_id bigint GENERATED ALWAYS AS IDENTITY,
     handle @extschema@.handle NOT NULL,
     from_state text,
     to_state text NOT NULL,
@@ -94,9 +110,33 @@ CREATE TABLE @extschema@.handle_events (
     account_id bigint,
     actor text NOT NULL DEFAULT @extschema@.actor(),
     reason text NOT NULL
-);
-CREATE INDEX handle_events_handle ON @extschema@.handle_events (handle, event_id);
+) PARTITION BY RANGE (at);
 COMMENT ON TABLE @extschema@.handle_events IS 'append-only history of every state change';
+CREATE TABLE @extschema@.handle_events_default PARTITION OF @extschema@.handle_events DEFAULT;
+ALTER TABLE @extschema@.handle_events_default
+    ADD CONSTRAINT handle_events_default_pkey PRIMARY KEY (event_id, at);
+CREATE INDEX handle_events_default_handle ON @extschema@.handle_events_default (handle, event_id);
+COMMENT ON TABLE @extschema@.handle_events_default IS
+    'the events of months without a partition of their own, until create_history_partitions() moves them';
+
+-- History detached by detach_history(), one row per partition: what
+-- check_invariants() knows was archived, and what the DBA dumps and drops.
+CREATE TABLE @extschema@.history_archive (
+    partition text PRIMARY KEY,
+    range_from timestamptz NOT NULL,
+    range_to timestamptz NOT NULL,
+    events bigint NOT NULL,
+    first_event_id bigint,
+    last_event_id bigint,
+    -- handles with an event left in the history that is older (by
+    -- event_id) than one of theirs detached here: check_invariants() does
+    -- not compare them with their last event left, which is not their last
+    out_of_order @extschema@.handle[] NOT NULL,
+    detached_at timestamptz NOT NULL,
+    actor text NOT NULL DEFAULT @extschema@.actor()
+);
+COMMENT ON TABLE @extschema@.history_archive IS
+    'partitions of handle_events detached by detach_history(): their range, their events, when and by whom';
 
 CREATE TABLE @extschema@.outbox (
     message_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -141,6 +181,12 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.accounts', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.handles', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.reserved', $$WHERE pattern NOT IN ('twitter', 'admin')$$);
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.handle_events', '');
+-- the parent has no rows of its own (pg_dump writes a partition's rows as
+-- that partition's); the default partition is the extension's, so its rows
+-- are dumped as a configuration table's; the monthly partitions are made at
+-- run time, belong to no extension, and are dumped as any table is.
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.handle_events_default', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.history_archive', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.outbox', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.release_runs', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.handle_events_event_id_seq', '');

@@ -20,6 +20,14 @@ CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard('append_only');
 CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.handle_events
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard('append_only');
+-- A statement trigger of a partitioned table fires only for statements
+-- that name it: one that names a partition fires that partition's own.  So
+-- every partition has the same guard: the default one here, each monthly
+-- one as create_history_partitions() makes it (81_history.sql).
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.handle_events_default
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard('append_only');
+CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.history_archive
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.guard('append_only');
 -- the outbox is append-only but prunable: prune_outbox_batch() alone may
 -- delete what every consumer acknowledged (74_outbox_consumers.sql)
 CREATE TRIGGER guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.outbox

@@ -64,23 +64,43 @@ BEGIN ATOMIC
     -- is owned by the account of its last event, and a released one by
     -- nobody, its previous owner being that account.  A handle without a
     -- history is reported once, by the state line.
+    --
+    -- History detach_history() archived (history_archive) is not there to
+    -- compare with.  A handle with no event left is checked instead against
+    -- where the archive ends: every time it keeps (registered_at,
+    -- notice_at, released_at, held_at) is the time of one of its events, so
+    -- all of them come before the archive's end, or an event after it is
+    -- missing.  A handle that had an event archived after (by event_id) one
+    -- that is left (history_archive.out_of_order: an event's time is its
+    -- transaction's start, and a transaction that waited for the handle's
+    -- row across the cut writes after one that started later) is not
+    -- compared until it has an event newer than the archived ones.
     SELECT m.line
       FROM @extschema@.handles h
-      LEFT JOIN LATERAL (SELECT ev.to_state, ev.account_id FROM @extschema@.handle_events ev
+     CROSS JOIN (SELECT max(a.range_to) AS archived_before FROM @extschema@.history_archive a) arc
+      LEFT JOIN (SELECT o.handle, max(a.last_event_id) AS archived_id
+                   FROM @extschema@.history_archive a, unnest(a.out_of_order) o(handle)
+                  GROUP BY o.handle) ooo ON ooo.handle = h.handle
+      LEFT JOIN LATERAL (SELECT ev.event_id, ev.to_state, ev.account_id FROM @extschema@.handle_events ev
                           WHERE ev.handle = h.handle ORDER BY ev.event_id DESC LIMIT 1) last ON true
+     CROSS JOIN LATERAL (SELECT coalesce(last.event_id < ooo.archived_id, false)
+                                OR (last.event_id IS NULL
+                                    AND coalesce(greatest(h.registered_at, h.notice_at, h.released_at, h.held_at)
+                                                 < arc.archived_before, false)) AS unknown) k
      CROSS JOIN LATERAL (VALUES
-           (CASE WHEN last.to_state IS DISTINCT FROM
+           (CASE WHEN k.unknown THEN NULL
+                 WHEN last.to_state IS DISTINCT FROM
                       CASE WHEN h.hold_reason IS NOT NULL THEN 'held' ELSE h.state END
                  THEN format('handle %s is %s, but its history ends in %s', h.handle,
                              CASE WHEN h.hold_reason IS NOT NULL THEN 'held' ELSE h.state END,
                              coalesce(last.to_state, 'nothing')) END),
-           (CASE WHEN last.to_state IS NOT NULL
+           (CASE WHEN last.to_state IS NOT NULL AND NOT k.unknown
                   AND h.owner_id IS DISTINCT FROM
                       CASE WHEN h.state <> 'released' THEN last.account_id END
                  THEN format('handle %s is %s and owned by %s, but its last event (%s) records account %s',
                              h.handle, h.state, coalesce('account ' || h.owner_id, 'nobody'),
                              last.to_state, coalesce(last.account_id::text, 'none')) END),
-           (CASE WHEN last.to_state IS NOT NULL AND h.state = 'released'
+           (CASE WHEN last.to_state IS NOT NULL AND NOT k.unknown AND h.state = 'released'
                   AND h.previous_owner_id IS DISTINCT FROM last.account_id
                  THEN format('handle %s was released from %s, but its last event (%s) records account %s',
                              h.handle, coalesce('account ' || h.previous_owner_id, 'nobody'),
@@ -93,7 +113,8 @@ BEGIN ATOMIC
     -- one event of that handle: the change of owner, to_state registered,
     -- whose reason ends in "(transfer N)" (src/market.c).  One pass over
     -- each table, hashed: a sale recorded twice, a sale not recorded, and an
-    -- event naming a transfer that did not move its handle.
+    -- event naming a transfer that did not move its handle.  A transfer
+    -- older than archived history may have had its event archived.
     SELECT CASE WHEN s.transfer_id IS NULL
                 THEN format('transfer %s (%s) moved handle %s, but its history does not record it',
                             t.transfer_id, t.kind, t.handle)
@@ -107,11 +128,12 @@ BEGIN ATOMIC
               FROM @extschema@.handle_events ev
              WHERE ev.to_state = 'registered' AND ev.reason ~ '\(transfer [0-9]+\)$'
              GROUP BY 1, 2) s
-      FULL JOIN (SELECT t.transfer_id, t.kind, t.handle FROM @extschema@.transfers t
+      FULL JOIN (SELECT t.transfer_id, t.kind, t.handle, t.at FROM @extschema@.transfers t
                   WHERE t.kind IN ('purchase', 'handle_transfer', 'hold_post')) t
              ON t.transfer_id = s.transfer_id
-     WHERE s.transfer_id IS NULL OR t.transfer_id IS NULL OR t.handle IS DISTINCT FROM s.handle
-        OR s.events <> 1
+     WHERE CASE WHEN s.transfer_id IS NULL
+                THEN NOT coalesce(t.at < (SELECT max(a.range_to) FROM @extschema@.history_archive a), false)
+                ELSE t.transfer_id IS NULL OR t.handle IS DISTINCT FROM s.handle OR s.events <> 1 END
     UNION ALL
     SELECT format('wallet %s of account %s holds %s cents, but its pending holds sum to %s',
                   l.ledger_account_id, l.account_id, l.held, coalesce(s.total, 0))

@@ -84,10 +84,34 @@ BEGIN ATOMIC
     UNION ALL
     SELECT 'outbox_retention_seconds', '', round(extract(epoch FROM @extschema@.outbox_retention()))
     UNION ALL
+    -- history (81_history.sql): how many monthly partitions handle_events
+    -- has, how far past now the newest reaches (a cron job that stopped
+    -- shows here months before a write lands in the default partition),
+    -- how old the oldest is, the events in the default partition (0 once
+    -- the maintenance has run), partitions without their guard (0), and the
+    -- partitions detached
+    SELECT 'history_' || m.k, '', m.v
+      FROM (SELECT count(*) FILTER (WHERE NOT b.is_default) AS n,
+                   max(b.range_to) FILTER (WHERE NOT b.is_default) AS newest_to,
+                   min(b.range_from) FILTER (WHERE NOT b.is_default) AS oldest_from,
+                   count(*) FILTER (WHERE NOT b.guarded) AS unguarded
+              FROM @extschema@.history_partitions() b) p,
+           LATERAL (VALUES
+               ('partitions', p.n::numeric),
+               ('partitions_ahead_seconds',
+                greatest(coalesce(round(extract(epoch FROM p.newest_to - now())), 0), 0)),
+               ('oldest_partition_age_seconds',
+                greatest(coalesce(round(extract(epoch FROM now() - p.oldest_from)), 0), 0)),
+               ('partitions_unguarded', p.unguarded::numeric),
+               ('default_partition_events',
+                (SELECT count(*) FROM @extschema@.handle_events_default)::numeric),
+               ('archived_partitions', (SELECT count(*) FROM @extschema@.history_archive)::numeric)
+           ) m(k, v)
+    UNION ALL
     -- a full check reads every table: off by default
     SELECT 'invariant_violations', '', count(*)::numeric
       FROM @extschema@.check_invariants() WHERE with_invariants;
 END;
 REVOKE EXECUTE ON FUNCTION @extschema@.status(boolean) FROM PUBLIC;      -- grant_admin() grants it
 COMMENT ON FUNCTION @extschema@.status(boolean) IS
-    'for operators and monitoring: handles by state, the last release run''s progress and rate, the last re-key run''s progress and collisions, whether the stored keys'' ICU is the server''s, auctions and offers waiting for settlement, pending holds, the outbox''s last message, each outbox consumer''s lag in messages and seconds and the messages of it an open older transaction holds back, the outbox''s retention, and (with_invariants) the count of invariant violations';
+    'for operators and monitoring: handles by state, the last release run''s progress and rate, the last re-key run''s progress and collisions, whether the stored keys'' ICU is the server''s, auctions and offers waiting for settlement, pending holds, the outbox''s last message, each outbox consumer''s lag in messages and seconds and the messages of it an open older transaction holds back, the outbox''s retention, the partitions of handle_events (how many, how far ahead and back, events in the default partition, unguarded, archived), and (with_invariants) the count of invariant violations';

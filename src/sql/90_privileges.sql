@@ -113,6 +113,9 @@ INSERT INTO @extschema@.api_grants (routine, level) VALUES
     ('start_rekey_run(integer)', 'admin'),
     ('rekey_batch(bigint)', 'admin'),
     ('finish_rekey_run(bigint)', 'admin'),
+    ('history_partitions()', 'admin'),
+    ('create_history_partition(integer, timestamptz)', 'admin'),
+    ('detach_history(timestamptz, timestamptz)', 'admin'),
     -- settle_auctions() is invoker-rights and checks its as_of with it
     ('_write_time(timestamptz, text)', 'admin'),
     -- and both batch procedures check their pause with it
@@ -121,7 +124,8 @@ INSERT INTO @extschema@.api_grants (routine, is_procedure, level) VALUES
     ('release_dormant(timestamptz, integer, boolean, interval)', true, 'admin'),
     ('settle_auctions(timestamptz, integer, interval)', true, 'admin'),
     ('prune_outbox(integer, interval)', true, 'admin'),
-    ('rekey(integer)', true, 'admin');
+    ('rekey(integer)', true, 'admin'),
+    ('create_history_partitions(integer, timestamptz)', true, 'admin');
 
 -- The roles granted, so that an update can grant them what it adds.
 CREATE TABLE @extschema@.grantees (
