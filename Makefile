@@ -50,7 +50,7 @@ NO_INSTALLCHECK = 1
 # when asked for, on a server nobody else uses.
 SERVER_SUITES = regress isolation pgtap dump_roundtrip roles readme rekey drivers upgrade
 CRASH_SUITES = crash_resume ledger_fault market_random
-SUITES ?= $(SERVER_SUITES) $(if $(filter 1,$(CRASH_TESTS)),$(CRASH_SUITES))
+SUITES = $(SERVER_SUITES) $(if $(filter 1,$(CRASH_TESTS)),$(CRASH_SUITES))
 
 PG_CONFIG ?= pg_config
 

@@ -65,7 +65,7 @@ installcheck() {    # installcheck LOGNAME MAKE-ARGS...
     local log=$logs/$1.log line name
     shift
     bash scripts/cluster.sh make -s --no-print-directory installcheck "$@" >"$log" 2>&1
-    grep -v -E '^== .*: [0-9]+ passed, [0-9]+ failed$|^installcheck: [0-9]+ passed|^(Creating new PostgreSQL cluster|Dropping cluster)' "$log"
+    grep -v -E '^== .*: [0-9]+ passed, [0-9]+ failed$|^installcheck: [0-9]+ passed|^(Creating new PostgreSQL cluster|Dropping cluster)|^$' "$log"
     if ! grep -qE '^installcheck: [0-9]+ passed, [0-9]+ failed$' "$log"; then
         count "installcheck $* (did not finish)" 0 1
     fi

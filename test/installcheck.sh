@@ -60,7 +60,8 @@ pg_regress_suite() {    # pg_regress_suite NAME TARGET DIFFS
 # extension in its own transaction and rolls it back)
 pgtap_suite() {
     local log=$logs/pgtap.log ok bad planned db=hm_pgtap
-    psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db TEMPLATE template0" >"$log" 2>&1
+    psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" \
+        -c "CREATE DATABASE $db TEMPLATE template0" >"$log" 2>&1
     PGOPTIONS="${PGOPTIONS:-} -c handle_market.simulated_time=on" PGDATABASE=$db \
         pg_prove -v test/pgtap/*.sql >>"$log" 2>&1
     psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
