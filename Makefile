@@ -1,7 +1,9 @@
 # Makefile for handle_market (PGXS).
 #
 #   make / make install      build and install the extension
-#   make installcheck        pg_regress and isolation tests against a server
+#   make installcheck        every server suite against a running server
+#                            (doc/development.md; CRASH_TESTS=1 adds the
+#                            suites that crash it, SUITES= picks some)
 #   make test                everything, on a fresh machine (see README.md)
 #   make demo                the extension at work on a throw-away cluster
 #   make bench               benchmark ratios (bench/)
@@ -41,6 +43,16 @@ AUCTION_SPECS = auction_two_bidders auction_bid_vs_settle auction_extend_vs_sett
 	offer_accept_vs_buy offer_accept_vs_withdraw settle_vs_market_deadlock
 ISOLATION_OPTS = --inputdir=test --load-extension=$(EXTENSION)
 
+# PGXS's installcheck runs pg_regress and the isolation tests only; ours
+# (below) runs every server suite, so PGXS must not define its own.
+NO_INSTALLCHECK = 1
+# The server suites in the order `make installcheck` runs them
+# (test/installcheck.sh); the last three crash the server, so they run only
+# when asked for, on a server nobody else uses.
+SERVER_SUITES = regress isolation pgtap dump_roundtrip roles readme rekey drivers upgrade
+CRASH_SUITES = crash_resume ledger_fault market_random
+SUITES = $(SERVER_SUITES) $(if $(filter 1,$(CRASH_TESTS)),$(CRASH_SUITES))
+
 PG_CONFIG ?= pg_config
 
 ICU_CFLAGS := $(shell pkg-config --cflags icu-uc icu-i18n 2>/dev/null)
@@ -65,7 +77,19 @@ endif
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 
-.PHONY: test demo bench unit fuzz deps
+.PHONY: test demo bench unit fuzz deps installcheck installcheck-regress installcheck-isolation
+
+# Against the server PGHOST, PGPORT and PGUSER (a superuser) name, as PGXS's
+# installcheck; test/installcheck.sh runs each suite, with a count line per
+# suite and a total.  '+': the script runs make again (installcheck-regress).
+installcheck:
+	+@CRASH_TESTS='$(CRASH_TESTS)' bash test/installcheck.sh $(SUITES)
+
+installcheck-regress:
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
+
+installcheck-isolation:
+	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)
 
 deps:
 	bash scripts/install_deps.sh

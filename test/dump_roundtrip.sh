@@ -46,6 +46,8 @@
 # created_at is the restore's time: they are compared without created_at.
 # Prints "dump_roundtrip: N passed, M failed" and exits non-zero on failure.
 set -uo pipefail
+# the calendar is simulated (history in the past; superuser only)
+export PGOPTIONS="${PGOPTIONS:-} -c handle_market.simulated_time=on"
 
 src=hm_dump_src
 tmp=$(mktemp -d)

@@ -37,9 +37,9 @@
 #       also under the first buyer's key (keys are scoped to the buyer).
 # Prints "ledger_fault: N passed, M failed" and exits non-zero on failure.
 set -uo pipefail
+# the calendar is simulated (history in the past; superuser only)
+export PGOPTIONS="${PGOPTIONS:-} -c handle_market.simulated_time=on"
 
-ver=${PGVERSION:-15}
-cluster=${HM_CLUSTER:-regress}
 db=hm_ledger_fault
 accounts=50
 premium=1500          # pool handles 1..1500: premium list
@@ -60,7 +60,7 @@ finish() {
 
 # --- setup ------------------------------------------------------------------
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "SET client_min_messages = warning" \
-    -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" || { check "create database" ok failed; finish; }
+    -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db TEMPLATE template0" || { check "create database" ok failed; finish; }
 if ! psql_db -o /dev/null <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION handle_market;
@@ -140,7 +140,7 @@ cat >"$tmp/load.sql" <<SQL
 \set r random(1, 10)
 SELECT lf_step(:buyer, :n, :r);
 SQL
-log=$(pg_lsclusters -h "$ver" "$cluster" 2>/dev/null | awk '{print $7}')
+log=$(server_log)
 log_lines=$(wc -l <"$log" 2>/dev/null || echo 0)
 
 pgbench -n -c 4 -j 2 -T "$load_seconds" -f "$tmp/load.sql" "$db" >"$tmp/bench1.log" 2>&1 &
@@ -184,6 +184,8 @@ if [ -r "$log" ]; then
         "$(grep -q 'all server processes terminated; reinitializing' <<<"$new_log" \
            && grep -q 'not properly shut down; automatic recovery in progress\|database system was interrupted' <<<"$new_log" \
            && echo yes || echo no)"
+else
+    log_not_read 2
 fi
 echo "# after recovery: $(value "SELECT count(*) FILTER (WHERE kind = 'deposit') || ' deposits, '
                                     || count(*) FILTER (WHERE kind = 'buy' AND sqlstate IS NULL) || ' buys, '

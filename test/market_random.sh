@@ -51,9 +51,9 @@
 # accounts exist, amounts are small).
 # Prints "market_random: N passed, M failed" and exits non-zero on failure.
 set -uo pipefail
+# the calendar is simulated (history in the past; superuser only)
+export PGOPTIONS="${PGOPTIONS:-} -c handle_market.simulated_time=on"
 
-ver=${PGVERSION:-15}
-cluster=${HM_CLUSTER:-regress}
 db=hm_market_random
 SEED=${SEED:-20261128}
 DURATION=${DURATION:-15}
@@ -89,7 +89,7 @@ echo "# seed $SEED, $CLIENTS clients, ${DURATION}s + ${phase2}s, a step is $TICK
 
 # --- setup ------------------------------------------------------------------
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "SET client_min_messages = warning" \
-    -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" || { check "create database" ok failed; finish; }
+    -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db TEMPLATE template0" || { check "create database" ok failed; finish; }
 if ! psql_db -o /dev/null <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION handle_market;
@@ -434,7 +434,7 @@ cat >"$tmp/step.sql" <<'SQL'
 \set s abs(hash_fnv1a(:seed * 1000 + :phase * 100 + :client_id, :n)) % 2147483647
 SELECT mr_step(:s);
 SQL
-log=$(pg_lsclusters -h "$ver" "$cluster" 2>/dev/null | awk '{print $7}')
+log=$(server_log)
 log_lines=$(wc -l <"$log" 2>/dev/null || echo 0)
 
 pgbench -n -c "$CLIENTS" -j 2 -T $((DURATION + 60)) -D seed="$SEED" -D phase=1 -D n=0 \
@@ -475,6 +475,8 @@ if [ -n "$victim" ] && [ -r "$log" ]; then
         "$(grep -q 'all server processes terminated; reinitializing' <<<"$new_log" \
            && grep -q 'not properly shut down; automatic recovery in progress\|database system was interrupted' <<<"$new_log" \
            && echo yes || echo no)"
+elif [ -n "$victim" ]; then
+    log_not_read 2
 fi
 # the reader reads on while the server restarts; the checks below run without it
 stop_reader

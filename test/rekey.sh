@@ -20,13 +20,15 @@
 #     versions recorded; check_invariants() empty; status() says so;
 #   - a rerun changes nothing and reports the same collisions;
 #   - one run at a time (HM016).
-# Run inside a throw-away cluster (scripts/cluster.sh), as its superuser.
+# Run inside a throw-away cluster (scripts/cluster.sh), or by make
+# installcheck, as a superuser; drops its database and role when it ends.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . test/lib.sh
 unset PGOPTIONS
 db=hm_rekey
-psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db TEMPLATE template1" >/dev/null
+forget "$db" hm_rk_admin
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db TEMPLATE ${HM_TEMPLATE:-template0}" >/dev/null
 su_sql() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 as_admin() { PGPASSWORD=${PGPASSWORD:-x} psql -X -q -At -v ON_ERROR_STOP=1 -U hm_rk_admin -d "$db" "$@"; }
 

@@ -8,17 +8,21 @@
 # call it is caught.  Then the attacks of issue 11: time, run locks, keys,
 # the pre-created schema, settings.
 #
-# Run inside a throw-away cluster (scripts/cluster.sh); connects as its
-# superuser only to install and to seed history (which needs simulated time:
-# an inactive owner is one who was last seen 70 days ago).
+# Run inside a throw-away cluster (scripts/cluster.sh), or by make
+# installcheck; connects as the superuser only to install and to seed
+# history (which needs simulated time: an inactive owner is one who was last
+# seen 70 days ago).  Its database comes from $HM_TEMPLATE (template0 by
+# default; test/upgrade.sh passes one updated from an older version); it
+# drops its databases and roles when it ends.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . test/lib.sh
 unset PGOPTIONS                       # as deployed: no simulated time
 db=hm_roles
 roles=(hm_app hm_admin hm_public)
+forget "$db hm_planted" "hm_app hm_admin hm_public hm_dbowner"
 
-psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db TEMPLATE template1"
+psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db TEMPLATE ${HM_TEMPLATE:-template0}"
 su_sql() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 su_sql <<SQL
 CREATE EXTENSION IF NOT EXISTS handle_market;

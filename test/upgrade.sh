@@ -12,9 +12,15 @@
 #       check_invariants(); the roles V granted are recorded and can call what
 #       the update added;
 #   (c) the whole server suite (pg_regress, isolation, pgTAP, the role matrix
-#       and the README's examples) passes on databases made from a template
-#       that was updated from the oldest version.
-# Run inside a throw-away cluster (scripts/cluster.sh), as its superuser.
+#       and the documentation's examples) passes on databases made from a
+#       template database (hm_up_template) that was updated from the oldest
+#       version: pg_regress in one such database (--use-existing, so that it
+#       does not make its own from template0), each isolation spec in one of
+#       its own (a spec's teardown reinstalls the extension), each pgTAP file
+#       in one of its own, roles.sh and readme.sh from it (HM_TEMPLATE).
+# Run inside a throw-away cluster (scripts/cluster.sh), or by make
+# installcheck, as a superuser.  template1 is left alone; every database and
+# role it makes is dropped when it ends.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . test/lib.sh
@@ -23,7 +29,8 @@ olds=$(ls versions/ | sed -n 's/^handle_market--\([0-9.]*\)\.sql$/\1/p' | sort -
 oldest=$(head -1 <<<"$olds")
 export PGOPTIONS=""          # the seed turns simulated time on itself
 TMPDIR=$(mktemp -d)
-trap 'rm -rf "$TMPDIR"' EXIT
+forget "hm_fresh hm_bare hm_state hm_tap hm_up_regress hm_up_isolation hm_up_template" "hm_up_app hm_up_admin"
+trap 'rm -rf "$TMPDIR"; forget_now' EXIT
 
 sq() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 fresh_db() { sq -d postgres -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1"; }
@@ -135,33 +142,53 @@ for v in $olds; do
 done
 
 # (c) the whole suite on databases made from a template updated from the oldest
-sq -d template1 -c "DROP EXTENSION IF EXISTS handle_market CASCADE" \
-   -c "CREATE EXTENSION handle_market VERSION '$oldest'" -c "ALTER EXTENSION handle_market UPDATE"
-sq -d postgres -c "DROP EXTENSION IF EXISTS handle_market CASCADE" \
-   -c "CREATE EXTENSION handle_market VERSION '$oldest'" -c "ALTER EXTENSION handle_market UPDATE"
+tmpl=hm_up_template
+fresh_db $tmpl
+sq -d $tmpl -c "CREATE EXTENSION handle_market VERSION '$oldest'" -c "ALTER EXTENSION handle_market UPDATE"
 check "the template was updated from $oldest to $current" "$current" \
-    "$(sq -d template1 -c "SELECT extversion FROM pg_extension WHERE extname = 'handle_market'")"
+    "$(sq -d $tmpl -c "SELECT extversion FROM pg_extension WHERE extname = 'handle_market'")"
+# a database made from the template, set as pg_regress sets the ones it makes
+from_template() {
+    sq -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1" \
+       -c "CREATE DATABASE $1 TEMPLATE $tmpl"
+    for setting in "lc_messages TO 'C'" "lc_monetary TO 'C'" "lc_numeric TO 'C'" "lc_time TO 'C'" \
+                   "bytea_output TO 'hex'" "timezone_abbreviations TO 'Default'"; do
+        sq -d postgres -c "ALTER DATABASE $1 SET $setting"
+    done
+}
 logs=test/logs/upgrade
-mkdir -p "$logs"
+rm -rf "$logs" && mkdir -p "$logs"
 export PGOPTIONS="-c handle_market.simulated_time=on"
-make -s installcheck ISOLATION= >"$logs/regress.log" 2>&1
-make -s installcheck REGRESS= >"$logs/isolation.log" 2>&1
+from_template hm_up_regress
+make -s --no-print-directory installcheck-regress CONTRIB_TESTDB=hm_up_regress \
+    EXTRA_REGRESS_OPTS="--use-existing --outputdir=$logs/regress" >"$logs/regress.log" 2>&1
+check "pg_regress ran on the database from the updated template" "$current" \
+    "$(sq -d hm_up_regress -c "SELECT extversion FROM pg_extension WHERE extname = 'handle_market'")"
+: >"$logs/isolation.log"
+for spec in test/specs/*.spec; do
+    spec=$(basename "$spec" .spec)
+    from_template hm_up_isolation
+    make -s --no-print-directory installcheck-isolation ISOLATION="$spec" ISOLATION_TESTDB=hm_up_isolation \
+        EXTRA_REGRESS_OPTS="--use-existing --outputdir=$logs/isolation" >>"$logs/isolation.log" 2>&1
+    sq -d postgres -c "DROP DATABASE hm_up_isolation"
+done
 # each pgTAP file in a database of its own, as fresh from the updated
 # template as a file's own CREATE EXTENSION would be: they count ids
 : >"$logs/pgtap.log"
 for f in test/pgtap/*.sql; do
-    sq -d postgres -c "DROP DATABASE IF EXISTS hm_tap" -c "CREATE DATABASE hm_tap TEMPLATE template1"
+    sq -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS hm_tap" \
+       -c "CREATE DATABASE hm_tap TEMPLATE $tmpl"
     PGDATABASE=hm_tap pg_prove "$f" >>"$logs/pgtap.log" 2>&1
 done
 unset PGOPTIONS
-bash test/roles.sh >"$logs/roles.log" 2>&1
-bash test/readme.sh >"$logs/readme.log" 2>&1
+HM_TEMPLATE=$tmpl bash test/roles.sh >"$logs/roles.log" 2>&1
+HM_TEMPLATE=$tmpl bash test/readme.sh >"$logs/readme.log" 2>&1
 check "on the updated template: pg_regress" 0 "$(grep -c 'FAILED' "$logs/regress.log")"
-check "on the updated template: pg_regress ran" yes "$(grep -q ' ok ' "$logs/regress.log" && echo yes || tail -5 "$logs/regress.log")"
+check "on the updated template: pg_regress ran every test" "$(ls sql/*.sql | wc -l)" "$(grep -c ' \.\.\. ok' "$logs/regress.log")"
 check "on the updated template: isolation" 0 "$(grep -c 'FAILED' "$logs/isolation.log")"
-check "on the updated template: isolation ran" yes "$(grep -q ' ok ' "$logs/isolation.log" && echo yes || tail -5 "$logs/isolation.log")"
+check "on the updated template: isolation ran every spec" "$(ls test/specs/*.spec | wc -l)" "$(grep -c ' \.\.\. ok' "$logs/isolation.log")"
 check "on the updated template: pgTAP, every file" "$(ls test/pgtap/*.sql | wc -l) PASS" \
     "$(grep -c '^Result: PASS' "$logs/pgtap.log") $(grep -q '^Result: FAIL' "$logs/pgtap.log" && echo FAIL || echo PASS)"
 check "on the updated template: the role matrix" "0 failed" "$(sed -n 's/^roles: [0-9]* passed, \([0-9]* failed\)$/\1/p' "$logs/roles.log")"
-check "on the updated template: the README's examples" "0 failed" "$(sed -n 's/^readme: [0-9]* passed, \([0-9]* failed\)$/\1/p' "$logs/readme.log")"
+check "on the updated template: the documentation's examples" "0 failed" "$(sed -n 's/^readme: [0-9]* passed, \([0-9]* failed\)$/\1/p' "$logs/readme.log")"
 report upgrade

@@ -25,6 +25,7 @@ tags="py pyb js jdbc"       # one per program run; see the programs
 tmp=$(mktemp -d)
 
 . "$here/../lib.sh"
+forget "$db" "$app"
 
 finish() {
     [ -n "${proxy_pid:-}" ] && kill "$proxy_pid" 2>/dev/null
@@ -49,7 +50,7 @@ SET client_min_messages = warning;
 DROP DATABASE IF EXISTS $db;
 DROP ROLE IF EXISTS $app;
 CREATE ROLE $app LOGIN PASSWORD '$password';
-CREATE DATABASE $db;
+CREATE DATABASE $db TEMPLATE template0;
 SQL
     psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<SQL
 CREATE EXTENSION handle_market;

@@ -14,12 +14,6 @@
 -- per subscription) register and list handles at $123.45, which account 16
 -- buys on day 101; account 17 gives "gift_box" to account 18 on day 101.
 -- Transfer locks (60 days) then end on days 160-161.
---
--- Five tests state the correct behaviour where the code does not (yet):
--- the null-argument messages name the implementation (_buy) instead of the
--- API function, transfers.actor records the implementation's owner instead
--- of the calling role, and a price of 0 ends in HM005 ("needs $0.00") or an
--- internal error (XX000) instead of a sale for nothing or a clear refusal.
 \ir include/settings.psql
 
 BEGIN;
@@ -473,17 +467,21 @@ SELECT throws_ok($$ SELECT handle_market.list_handle('rich', 21, 10, '2026-04-11
 SET ROLE hm_test_market;
 
 -- ---------------------------------------------------------------------
--- A price of 0 (a tier of 0 makes a released handle free): never an internal
--- error, and never "insufficient funds" for $0.00.
+-- A price of 0 (a tier of 0 makes a released handle free).
 SAVEPOINT free_tier;
 \o /dev/null
 SELECT add_pricing_version(pg_temp.day(300), '{"tiers": {"4": 1000000, "5": 250000, "6": 50000, "7": 0}}');
 \o
 SELECT is(price('never_sold', pg_temp.day(300)), 0::bigint, 'a tier of 0: the released handle costs nothing');
-SELECT matches(pg_temp.error_of($$ SELECT handle_market.buy('never_sold', 20, 0, 'buy-free-20', pg_temp.day(300)) $$),
-               '^(no error|HM008: .*)$', 'buy at $0.00 without a wallet: sold for nothing or HM008, not HM005');
-SELECT matches(pg_temp.error_of($$ SELECT handle_market.buy('never_sold', 16, 0, 'buy-free-16', pg_temp.day(300)) $$),
-               '^(no error|HM008: .*)$', 'buy at $0.00 with a wallet: sold for nothing or HM008, not an internal error');
+-- A handle that costs nothing is not sold: it is free to register (HM008
+-- with the quote's reason), with or without a wallet; never HM005 for
+-- $0.00, never an internal error.
+SELECT is(pg_temp.error_of($$ SELECT handle_market.buy('never_sold', 20, 0, 'buy-free-20', pg_temp.day(300)) $$),
+          'HM008: handle "never_sold" is not for sale: it is free to register / released, now at its base price: $0.00 (10 characters)',
+          'buy at $0.00 without a wallet: HM008, free to register, not HM005');
+SELECT is(pg_temp.error_of($$ SELECT handle_market.buy('never_sold', 16, 0, 'buy-free-16', pg_temp.day(300)) $$),
+          'HM008: handle "never_sold" is not for sale: it is free to register / released, now at its base price: $0.00 (10 characters)',
+          'buy at $0.00 with a wallet: HM008, free to register, not an internal error');
 ROLLBACK TO SAVEPOINT free_tier;
 
 -- ---------------------------------------------------------------------
