@@ -31,6 +31,7 @@
 #define ERRCODE_HM_RUN_BUSY MAKE_SQLSTATE('H','M','0','1','6')	/* HM016: another run in progress */
 #define ERRCODE_HM_NOT_SERVER_TIME MAKE_SQLSTATE('H','M','0','1','7')	/* HM017: a write's time is not the server's */
 #define ERRCODE_HM_CONSUMER MAKE_SQLSTATE('H','M','0','1','8')	/* HM018: unknown outbox consumer */
+#define ERRCODE_HM_HISTORY_NEEDED MAKE_SQLSTATE('H','M','0','1','9')	/* HM019: history the lifecycle still needs (detach_history) */
 #define ERRCODE_HM_FOREIGN_XID MAKE_SQLSTATE('H','M','0','2','0')	/* HM020: the outbox holds transaction ids this cluster has not assigned */
 
 #endif
