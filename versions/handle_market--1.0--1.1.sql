@@ -1162,6 +1162,116 @@ REVOKE EXECUTE ON FUNCTION
 CREATE OR REPLACE FUNCTION @extschema@._sellable_by_owner(p_handle @extschema@.handle, p_seller_id bigint,
                                                           p_as_of timestamptz, p_what text)
     RETURNS @extschema@.handles
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    h handles;
+BEGIN
+    SELECT * INTO h FROM handles WHERE handle = p_handle FOR UPDATE;
+    PERFORM _require_owner(p_handle, h.owner_id, p_seller_id, p_what);
+    PERFORM _refuse_held(p_handle, h.hold_reason);
+    PERFORM _refuse_transfer_locked(p_handle, h.transfer_locked_until, p_as_of);
+    RETURN h;
+END $$;
+
+-- (src/sql/78c_offers.sql) make_offer() refuses the owner's own handle with
+-- _refuse_own_handle, as buy() and the sale from a hold do in C
+CREATE OR REPLACE FUNCTION @extschema@._make_offer(p_candidate text, p_buyer_id bigint, p_amount bigint,
+                                        p_expires_at timestamptz, p_key text, p_as_of timestamptz)
+    RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v_handle handle := _canonical(p_candidate);
+    -- expires_at in UTC: the same request from a session in another zone
+    v_request text := format('make_offer(candidate => %L, buyer_id => %s, amount_cents => %s, expires_at => %s)',
+                             p_candidate, p_buyer_id, p_amount,
+                             to_char(p_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US+00'));
+    h handles;
+    v_hold bigint;
+    v_created boolean;
+BEGIN
+    PERFORM _require_args('make_offer', p_candidate IS NULL, p_buyer_id IS NULL, p_amount IS NULL,
+                          p_expires_at IS NULL, p_key IS NULL, p_as_of IS NULL);
+    PERFORM _mark_active(p_buyer_id, p_as_of);      -- first: it takes the activity lock
+    PERFORM _require_account(p_buyer_id);
+    -- shared: offers may be made side by side, but not while the handle moves
+    SELECT * INTO h FROM handles WHERE handle = v_handle FOR SHARE;
+    v_hold := _replayed(p_buyer_id, p_key, 'hold', v_request);
+    IF v_hold IS NOT NULL THEN
+        RETURN v_hold;
+    END IF;
+    IF h.owner_id IS NULL THEN
+        RAISE EXCEPTION 'handle "%" has no owner to make an offer to', v_handle
+            USING ERRCODE = 'HM008', HINT = 'lookup() says how it may be had.';
+    END IF;
+    PERFORM _refuse_own_handle(v_handle, h.owner_id, p_buyer_id);
+    PERFORM _refuse_held(v_handle, h.hold_reason);
+    IF p_expires_at IS NULL OR p_expires_at <= p_as_of THEN
+        RAISE EXCEPTION 'an offer must expire after it is made'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('It would be made at %s and expire at %s.', p_as_of, p_expires_at);
+    END IF;
+    SELECT o.hold_id, o.created INTO v_hold, v_created
+      FROM _hold_open(p_buyer_id, p_amount, p_key, v_request, v_handle::text, p_as_of) o;
+    INSERT INTO offers (offer_id, handle, buyer_id, amount_cents, made_at, expires_at)
+    VALUES (v_hold, v_handle, p_buyer_id, p_amount, p_as_of, p_expires_at);
+    INSERT INTO outbox (kind, account_id, handle, at, detail)
+    VALUES ('offer_received', h.owner_id, v_handle, p_as_of,
+            format('Account %s offers %s for @%s until %s (offer %s).',
+                   p_buyer_id, dollars(p_amount), v_handle, p_expires_at, v_hold));
+    RETURN v_hold;
+END $$;
+
+-- _touch() locks the owner's at-risk handles in handle order before it gives
+-- them back, as every path that locks several handles does
+-- (test/specs/touch_vs_settle.spec; src/sql/70_accounts.sql)
+CREATE OR REPLACE FUNCTION @extschema@._touch(p_account_id bigint, p_at timestamptz)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v_last timestamptz;
+    v_resolution interval;
+    v_handle handle;
+BEGIN
+    SELECT a.last_active_at,
+           (SELECT p.touch_resolution FROM policy p WHERE p.effective_from <= p_at
+             ORDER BY p.effective_from DESC LIMIT 1)
+      INTO v_last, v_resolution
+      FROM accounts a WHERE a.account_id = p_account_id;
+    IF NOT FOUND THEN
+        PERFORM _unknown_account(p_account_id);
+    END IF;
+    IF p_at IS NULL OR v_last >= p_at - v_resolution THEN
+        RETURN;
+    END IF;
+
+    -- wait for a release batch that is deciding now, then give back what it
+    -- put at risk (activity_lock.c)
+    PERFORM activity_lock_shared();
+    UPDATE accounts SET last_active_at = greatest(last_active_at, p_at)
+     WHERE account_id = p_account_id;
+    -- an owner at risk who is active again keeps the handle, at once.  Its
+    -- handles are locked first, in handle order, as a settlement batch locks
+    -- the handles it sells: in the order the UPDATE finds them, touch could
+    -- hold one the batch waits for while it waits for one the batch holds.
+    PERFORM 1 FROM handles
+     WHERE owner_id = p_account_id AND state = 'at_risk' AND hold_reason IS NULL
+     ORDER BY handle FOR UPDATE;
+    FOR v_handle IN
+        UPDATE handles SET state = 'registered', notice_at = NULL
+         WHERE owner_id = p_account_id AND state = 'at_risk' AND hold_reason IS NULL
+        RETURNING handle
+    LOOP
+        PERFORM _record(v_handle, 'at_risk', 'registered', p_at, p_account_id,
+                        'the owner was active again');
+    END LOOP;
+END $$;
+-- ---- end of issue 12, the house ----
 
 -- ===== issue 12, bounded growth: handle_events partitioned by month =====
 -- (src/sql/55_registry_tables.sql, 60_guard.sql, 79_invariants.sql,
@@ -1479,113 +1589,6 @@ CREATE FUNCTION @extschema@._history_partition_setup(p_partition regclass) RETUR
     SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 DECLARE
-    h handles;
-BEGIN
-    SELECT * INTO h FROM handles WHERE handle = p_handle FOR UPDATE;
-    PERFORM _require_owner(p_handle, h.owner_id, p_seller_id, p_what);
-    PERFORM _refuse_held(p_handle, h.hold_reason);
-    PERFORM _refuse_transfer_locked(p_handle, h.transfer_locked_until, p_as_of);
-    RETURN h;
-END $$;
-
--- (src/sql/78c_offers.sql) make_offer() refuses the owner's own handle with
--- _refuse_own_handle, as buy() and the sale from a hold do in C
-CREATE OR REPLACE FUNCTION @extschema@._make_offer(p_candidate text, p_buyer_id bigint, p_amount bigint,
-                                        p_expires_at timestamptz, p_key text, p_as_of timestamptz)
-    RETURNS bigint
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, @extschema@, pg_temp
-AS $$
-DECLARE
-    v_handle handle := _canonical(p_candidate);
-    -- expires_at in UTC: the same request from a session in another zone
-    v_request text := format('make_offer(candidate => %L, buyer_id => %s, amount_cents => %s, expires_at => %s)',
-                             p_candidate, p_buyer_id, p_amount,
-                             to_char(p_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US+00'));
-    h handles;
-    v_hold bigint;
-    v_created boolean;
-BEGIN
-    PERFORM _require_args('make_offer', p_candidate IS NULL, p_buyer_id IS NULL, p_amount IS NULL,
-                          p_expires_at IS NULL, p_key IS NULL, p_as_of IS NULL);
-    PERFORM _mark_active(p_buyer_id, p_as_of);      -- first: it takes the activity lock
-    PERFORM _require_account(p_buyer_id);
-    -- shared: offers may be made side by side, but not while the handle moves
-    SELECT * INTO h FROM handles WHERE handle = v_handle FOR SHARE;
-    v_hold := _replayed(p_buyer_id, p_key, 'hold', v_request);
-    IF v_hold IS NOT NULL THEN
-        RETURN v_hold;
-    END IF;
-    IF h.owner_id IS NULL THEN
-        RAISE EXCEPTION 'handle "%" has no owner to make an offer to', v_handle
-            USING ERRCODE = 'HM008', HINT = 'lookup() says how it may be had.';
-    END IF;
-    PERFORM _refuse_own_handle(v_handle, h.owner_id, p_buyer_id);
-    PERFORM _refuse_held(v_handle, h.hold_reason);
-    IF p_expires_at IS NULL OR p_expires_at <= p_as_of THEN
-        RAISE EXCEPTION 'an offer must expire after it is made'
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('It would be made at %s and expire at %s.', p_as_of, p_expires_at);
-    END IF;
-    SELECT o.hold_id, o.created INTO v_hold, v_created
-      FROM _hold_open(p_buyer_id, p_amount, p_key, v_request, v_handle::text, p_as_of) o;
-    INSERT INTO offers (offer_id, handle, buyer_id, amount_cents, made_at, expires_at)
-    VALUES (v_hold, v_handle, p_buyer_id, p_amount, p_as_of, p_expires_at);
-    INSERT INTO outbox (kind, account_id, handle, at, detail)
-    VALUES ('offer_received', h.owner_id, v_handle, p_as_of,
-            format('Account %s offers %s for @%s until %s (offer %s).',
-                   p_buyer_id, dollars(p_amount), v_handle, p_expires_at, v_hold));
-    RETURN v_hold;
-END $$;
-
--- _touch() locks the owner's at-risk handles in handle order before it gives
--- them back, as every path that locks several handles does
--- (test/specs/touch_vs_settle.spec; src/sql/70_accounts.sql)
-CREATE OR REPLACE FUNCTION @extschema@._touch(p_account_id bigint, p_at timestamptz)
-    RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, @extschema@, pg_temp
-AS $$
-DECLARE
-    v_last timestamptz;
-    v_resolution interval;
-    v_handle handle;
-BEGIN
-    SELECT a.last_active_at,
-           (SELECT p.touch_resolution FROM policy p WHERE p.effective_from <= p_at
-             ORDER BY p.effective_from DESC LIMIT 1)
-      INTO v_last, v_resolution
-      FROM accounts a WHERE a.account_id = p_account_id;
-    IF NOT FOUND THEN
-        PERFORM _unknown_account(p_account_id);
-    END IF;
-    IF p_at IS NULL OR v_last >= p_at - v_resolution THEN
-        RETURN;
-    END IF;
-
-    -- wait for a release batch that is deciding now, then give back what it
-    -- put at risk (activity_lock.c)
-    PERFORM activity_lock_shared();
-    UPDATE accounts SET last_active_at = greatest(last_active_at, p_at)
-     WHERE account_id = p_account_id;
-    -- an owner at risk who is active again keeps the handle, at once.  Its
-    -- handles are locked first, in handle order, as a settlement batch locks
-    -- the handles it sells: in the order the UPDATE finds them, touch could
-    -- hold one the batch waits for while it waits for one the batch holds.
-    PERFORM 1 FROM handles
-     WHERE owner_id = p_account_id AND state = 'at_risk' AND hold_reason IS NULL
-     ORDER BY handle FOR UPDATE;
-    FOR v_handle IN
-        UPDATE handles SET state = 'registered', notice_at = NULL
-         WHERE owner_id = p_account_id AND state = 'at_risk' AND hold_reason IS NULL
-        RETURNING handle
-    LOOP
-        PERFORM _record(v_handle, 'at_risk', 'registered', p_at, p_account_id,
-                        'the owner was active again');
-    END LOOP;
-END $$;
--- ---- end of issue 12, the house ----
-
     v_parent pg_class := (SELECT c FROM pg_class c WHERE c.oid = '@extschema@.handle_events'::regclass);
     v_rel pg_class := (SELECT c FROM pg_class c WHERE c.oid = p_partition);
     a record;
