@@ -1,5 +1,8 @@
 -- A database in another encoding: the type converts at the edges and stores
--- UTF-8, so a handle means the same in every database.
+-- UTF-8, so a handle means the same in every database.  It comes back to
+-- the database it was started in, whatever its name (test/upgrade.sh runs
+-- it in one of its own).
+\set regress_db :DBNAME
 CREATE DATABASE hm_latin1 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
 \c hm_latin1
 SET client_encoding = 'UTF8';
@@ -13,7 +16,7 @@ SELECT confusable_key('Renée') AS escaped_key, confusable_key('elon_musk') AS a
        check_handle('René', 'precis') AS precis,
        check_handle('René') AS x_classic;
 SELECT 'René Dupont'::handle;
-\c contrib_regression
+\c :regress_db
 DROP DATABASE hm_latin1;
 
 -- A handle whose canonical form the database encoding cannot hold is
@@ -41,7 +44,7 @@ SELECT h, length(h::text) AS code_points, h = 'ガイウ'::text AS equal FROM t 
 -- it reads back, and dumps (COPY TO is what pg_dump runs; then pg_dump itself)
 COPY t TO STDOUT;
 \! pg_dump --data-only --table=public.t --encoding=UTF8 hm_euc_jp | sed -n '/^COPY/,/^\\\./p'
-\c contrib_regression
+\c :regress_db
 DROP DATABASE hm_euc_jp;
 
 -- In WIN1258, Vietnamese is typed as a base letter and a combining tone
@@ -60,5 +63,5 @@ INSERT INTO t VALUES ('THƠ'), ('Sư'), (E'Ca\u0301');
 SELECT h, length(h::text) AS code_points FROM t ORDER BY h;
 COPY t TO STDOUT;
 \! pg_dump --data-only --table=public.t --encoding=UTF8 hm_win1258 | sed -n '/^COPY/,/^\\\./p'
-\c contrib_regression
+\c :regress_db
 DROP DATABASE hm_win1258;

@@ -65,7 +65,8 @@ hm_refuse_own_handle(const char *handle, bool has_owner, int64 owner_id, int64 a
 	if (has_owner && owner_id == account_id)
 		ereport(ERROR,
 				(errcode(ERRCODE_HM_STATE),
-				 errmsg("account %lld already owns handle \"%s\"", (long long) account_id, handle)));
+				 errmsg("account %lld already owns handle \"%s\"", (long long) account_id, handle),
+				 errdetail("A handle cannot change hands from an account to itself.")));
 }
 
 static HmPlan open_auction = HM_PLAN(
@@ -141,7 +142,8 @@ refuse_null_argument(int argno, const char *function)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-			 errmsg("argument %d of %s must not be null", argno, function)));
+			 errmsg("argument %d of %s must not be null", argno, function),
+			 errdetail("%s was called with NULL as argument %d, which it needs to act.", function, argno)));
 }
 
 /*

@@ -543,6 +543,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown outbox consumer "%"', p_consumer
             USING ERRCODE = 'HM018',
+                  DETAIL = 'No consumer by that name is registered; outbox_consumers() lists those that are.',
                   HINT = 'An operator registers it with outbox_register_consumer().';
     END IF;
     IF p_up_to <= 0 OR p_up_to = v.acked_id THEN
@@ -1983,6 +1984,374 @@ END;
 REVOKE EXECUTE ON FUNCTION @extschema@.status(boolean) FROM PUBLIC;      -- grant_admin() grants it
 COMMENT ON FUNCTION @extschema@.status(boolean) IS
     'for operators and monitoring: handles by state, the last release run''s progress and rate, the last re-key run''s progress and collisions, whether the stored keys'' ICU is the server''s, auctions and offers waiting for settlement, pending holds, the outbox''s last message, each outbox consumer''s lag in messages and seconds and the messages of it an open older transaction holds back, the outbox''s retention, the partitions of handle_events (how many, how far ahead and back, events in the default partition, unguarded, archived), and (with_invariants) the count of invariant violations';
+
+-- ---- errors with a detail (issue 12): each of these refusals says what was wrong ----
+-- (src/sql/70_accounts.sql, 71_handles.sql, 78b_auctions.sql, 78c_offers.sql; the
+-- NULL-argument and already-the-owner refusals are C, src/refuse.c)
+CREATE OR REPLACE FUNCTION @extschema@._upsert_account(p_account_id bigint, p_subscription text,
+                                            p_verified boolean, p_active_at timestamptz)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+BEGIN
+    PERFORM _require_args('upsert_account', p_account_id IS NULL, p_subscription IS NULL,
+                          p_verified IS NULL, p_active_at IS NULL);
+    IF p_subscription NOT IN ('none', 'basic', 'premium', 'premium_plus') THEN
+        RAISE EXCEPTION 'unknown subscription "%"', p_subscription
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Subscriptions are none, basic, premium and premium_plus.';
+    END IF;
+    -- the exemption may change: a release batch deciding now must finish first
+    PERFORM activity_lock_shared();
+    INSERT INTO accounts AS a (account_id, subscription, verified, last_active_at)
+    VALUES (p_account_id, p_subscription, p_verified, p_active_at)
+    ON CONFLICT (account_id) DO UPDATE
+       SET subscription = excluded.subscription, verified = excluded.verified
+     WHERE (a.subscription, a.verified) IS DISTINCT FROM (excluded.subscription, excluded.verified);
+END $$;
+
+CREATE OR REPLACE FUNCTION @extschema@._register_handle(p_account_id bigint, p_candidate text,
+                                             p_as_of timestamptz)
+    RETURNS @extschema@.handle
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v_policy policy := policy_at(p_as_of);
+    v_reason text;
+    v_handle handle;
+    v_key text;
+    v_display text;
+    v_row handles;
+    v_exists boolean;
+    v_res reserved;
+    v_other handle;
+    v_phase record;
+    v_premium record;       -- a premium_handles row (created after this file)
+    v_price bigint;
+BEGIN
+    PERFORM activity_lock_shared();         -- before any row: activity_lock.c
+    PERFORM _require_account(p_account_id, 'update');
+    v_reason := check_handle(p_candidate, v_policy.profile);
+    IF v_reason IS NOT NULL THEN
+        RAISE EXCEPTION 'handle "%" does not meet the % profile', p_candidate, v_policy.profile
+            USING ERRCODE = 'HM004', DETAIL = v_reason,
+                  HINT = 'check_handle() says what is wrong before a registration is tried.';
+    END IF;
+    v_handle := p_candidate::handle;
+    v_key := confusable_key(v_handle);
+    v_display := CASE WHEN left(p_candidate, 1) = '@' THEN substr(p_candidate, 2) ELSE p_candidate END;
+
+    -- The row first, locked, and then the decision: a retry of a
+    -- registration that committed (its answer lost) finds the handle
+    -- registered to the same account and gets the same answer, with nothing
+    -- written again.  This comes before the reservation check, which a
+    -- reservation added since the registration would fail: it refuses new
+    -- registrations, not the one already made.  A hold still refuses (below):
+    -- the handle's state is no longer what the registration left.  Two
+    -- identical calls at once queue on the account's lock (_require_account
+    -- above), so the second reads the first's row here.
+    SELECT * INTO v_row FROM handles WHERE handle = v_handle FOR UPDATE;
+    v_exists := FOUND;
+    IF v_exists AND v_row.state = 'registered' AND v_row.owner_id = p_account_id
+       AND v_row.hold_reason IS NULL THEN
+        RETURN v_handle;
+    END IF;
+
+    v_res := reservation_for(v_key);
+    IF v_res.pattern IS NOT NULL THEN
+        RAISE EXCEPTION 'handle "%" is reserved', v_handle
+            USING ERRCODE = 'HM003',
+                  DETAIL = format('reserved (%s): %s "%s"', v_res.reason,
+                                  CASE v_res.kind WHEN 'substring' THEN 'contains' ELSE 'looks like' END,
+                                  v_res.pattern);
+    END IF;
+
+    IF v_exists THEN
+        PERFORM _refuse_held(v_handle, v_row.hold_reason);
+        IF v_row.state <> 'released' THEN
+            RAISE EXCEPTION 'handle "%" is taken', v_handle
+                USING ERRCODE = 'HM001',
+                      DETAIL = format('It is %s; only a released handle may be registered again.', v_row.state),
+                      HINT = 'lookup() explains a handle''s state.';
+        END IF;
+        v_phase := handle_phase(v_row, p_as_of);
+        IF v_phase.phase NOT IN ('premium', 'available') THEN
+            RAISE EXCEPTION 'handle "%" cannot be registered in its % phase', v_handle, v_phase.phase
+                USING ERRCODE = 'HM008',
+                      DETAIL = format('The %s phase ends at %s.', v_phase.phase, utc_time(v_phase.ends_at));
+        END IF;
+        -- the platform sells a released handle once its quarantine is over;
+        -- it is free only at a price of 0 (a tier of 0) or with no price at
+        -- all (shorter than every tier)
+        v_price := price(v_handle::text, p_as_of);
+        IF v_price > 0 THEN
+            RAISE EXCEPTION 'handle "%" is not free to register', v_handle
+                USING ERRCODE = 'HM014',
+                      DETAIL = format('released handle "%s" in its %s phase: %s; the platform sells it',
+                                      v_handle, v_phase.phase, dollars(v_price)),
+                      HINT = 'quote() explains the price.';
+        END IF;
+        PERFORM _mark_active(p_account_id, p_as_of);
+        UPDATE handles
+           SET display = v_display, owner_id = p_account_id, state = 'registered',
+               registered_at = p_as_of, notice_at = NULL, released_at = NULL,
+               policy_version = v_policy.version
+         WHERE handle = v_handle;
+        PERFORM _record(v_handle, v_phase.phase, 'registered', p_as_of, p_account_id,
+                        'registered after release', 'registered', 'registered');
+        RETURN v_handle;
+    END IF;
+
+    SELECT handle INTO v_other FROM handles WHERE key = v_key;
+    IF FOUND THEN
+        RAISE EXCEPTION 'handle "%" is confusable with "%"', v_handle, v_other
+            USING ERRCODE = 'HM002',
+                  DETAIL = format('"%s" and "%s" share the confusable key "%s".', v_handle, v_other, v_key);
+    END IF;
+
+    -- the premium list, matched on the key: neither a premium handle nor a
+    -- look-alike of one is free
+    SELECT * INTO v_premium FROM premium_handles WHERE key = v_key;
+    IF FOUND THEN
+        v_price := coalesce(v_premium.price_cents, (pricing_at(p_as_of)).priority_price_cents);
+        RAISE EXCEPTION USING ERRCODE = 'HM014',
+              MESSAGE = CASE WHEN v_premium.handle = v_handle
+                             THEN format('handle "%s" is not free to register', v_handle)
+                             ELSE format('handle "%s" is confusable with %s handle "%s"', v_handle,
+                                         v_premium.category, v_premium.handle) END,
+              DETAIL = format('%s handle "%s": %s; the platform sells it', v_premium.category,
+                              v_premium.handle, dollars(v_price)),
+              HINT = 'quote() explains the price.';
+    END IF;
+
+    BEGIN
+        INSERT INTO handles (handle, display, owner_id, state, registered_at, policy_version)
+        VALUES (v_handle, v_display, p_account_id, 'registered', p_as_of, v_policy.version);
+    EXCEPTION WHEN unique_violation THEN
+        -- a concurrent registration won: say which rule it broke
+        IF EXISTS (SELECT FROM handles WHERE handle = v_handle) THEN
+            RAISE EXCEPTION 'handle "%" is taken', v_handle
+                USING ERRCODE = 'HM001', DETAIL = 'Another registration of it committed first.';
+        END IF;
+        SELECT handle INTO v_other FROM handles WHERE key = v_key;
+        RAISE EXCEPTION 'handle "%" is confusable with "%"', v_handle, v_other
+            USING ERRCODE = 'HM002',
+                  DETAIL = format('"%s" and "%s" share the confusable key "%s".', v_handle, v_other, v_key);
+    END;
+    PERFORM _mark_active(p_account_id, p_as_of);
+    PERFORM _record(v_handle, NULL, 'registered', p_as_of, p_account_id, 'registered',
+                    'registered', 'registered');
+    RETURN v_handle;
+END $$;
+
+CREATE OR REPLACE FUNCTION @extschema@._release_hold(p_candidate text, p_at timestamptz)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v_handle handle := _canonical(p_candidate);
+    v_row handles;
+    v_paused interval;
+BEGIN
+    SELECT * INTO v_row FROM handles WHERE handle = v_handle FOR UPDATE;
+    -- a retry of a release that committed: the handle's last event is that
+    -- release (from_state held), so nothing is written again.  A handle
+    -- that was never held, or has moved since its hold was released, is
+    -- refused as before.  The row lock above orders two identical calls.
+    IF FOUND AND v_row.hold_reason IS NULL
+       AND (SELECT e.from_state FROM handle_events e WHERE e.handle = v_handle
+             ORDER BY e.event_id DESC LIMIT 1) = 'held' THEN
+        RETURN;
+    END IF;
+    IF NOT FOUND OR v_row.hold_reason IS NULL THEN
+        RAISE EXCEPTION 'handle "%" is not under hold', v_handle
+            USING ERRCODE = 'HM008', DETAIL = 'It has no legal hold to release.';
+    END IF;
+    v_paused := greatest(p_at - v_row.held_at, interval '0');
+    UPDATE handles
+       SET hold_reason = NULL, held_at = NULL,
+           notice_at = notice_at + v_paused, released_at = released_at + v_paused
+     WHERE handle = v_handle;
+    PERFORM _record(v_handle, 'held', v_row.state, p_at, coalesce(v_row.owner_id, v_row.previous_owner_id),
+                    format('hold released after %s', v_paused), 'hold_released',
+                    format('@%s is no longer under hold', v_handle));
+END $$;
+
+CREATE OR REPLACE FUNCTION @extschema@._bid(p_candidate text, p_bidder_id bigint, p_amount bigint,
+                                 p_key text, p_as_of timestamptz)
+    RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v_handle handle := _canonical(p_candidate);
+    v_request text := format('bid(candidate => %L, bidder_id => %s, amount_cents => %s)',
+                             p_candidate, p_bidder_id, p_amount);
+    a auctions;
+    v_min bigint;
+    v_hold bigint;
+    v_created boolean;
+    v_ends timestamptz;
+    v_raise boolean;
+    v_hold_reason text;
+BEGIN
+    PERFORM _require_args('bid', p_candidate IS NULL, p_bidder_id IS NULL, p_amount IS NULL,
+                          p_key IS NULL, p_as_of IS NULL);
+    PERFORM _mark_active(p_bidder_id, p_as_of);     -- first: it takes the activity lock
+    PERFORM _require_account(p_bidder_id);
+    SELECT * INTO a FROM auctions WHERE handle = v_handle AND state = 'open' FOR UPDATE;
+    v_hold := _replayed(p_bidder_id, p_key, 'hold', v_request);
+    IF v_hold IS NOT NULL THEN
+        RETURN v_hold;
+    END IF;
+    IF a.auction_id IS NULL THEN
+        -- the bidder may have seen an auction that has just closed
+        SELECT * INTO a FROM auctions WHERE handle = v_handle ORDER BY auction_id DESC LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'the auction of handle "%" is over', v_handle
+                USING ERRCODE = 'HM008',
+                      DETAIL = format('Auction %s closed at %s: %s.', a.auction_id, utc_time(a.closed_at), a.outcome);
+        END IF;
+        RAISE EXCEPTION 'handle "%" is not being auctioned', v_handle
+            USING ERRCODE = 'HM008', DETAIL = 'No auction of it is open.';
+    END IF;
+    IF p_as_of >= a.ends_at THEN
+        RAISE EXCEPTION 'the auction of handle "%" has ended', v_handle
+            USING ERRCODE = 'HM008', DETAIL = format('It ended at %s.', a.ends_at);
+    END IF;
+    IF a.seller_id = p_bidder_id THEN
+        RAISE EXCEPTION 'account % cannot bid on its own handle "%"', p_bidder_id, v_handle
+            USING ERRCODE = 'HM008';
+    END IF;
+    -- a held handle does not move: no money is taken for it
+    SELECT hold_reason INTO v_hold_reason FROM handles WHERE handle = v_handle;
+    PERFORM _refuse_held(v_handle, v_hold_reason);
+    v_min := minimum_bid(a.top_cents, a.reserve_cents);
+    IF p_amount IS NULL OR p_amount < v_min THEN
+        RAISE EXCEPTION 'bid too low for handle "%"', v_handle
+            USING ERRCODE = 'HM012',
+                  DETAIL = format('The minimum bid is %s (%s); the bid was %s.', dollars(v_min),
+                                  CASE WHEN a.top_cents IS NULL THEN 'the reserve'
+                                       ELSE format('the top bid %s plus the larger of $1.00 and 5%%',
+                                                   dollars(a.top_cents)) END,
+                                  dollars(p_amount));
+    END IF;
+    -- both wallets this bid writes, in id order, before either is written
+    PERFORM 1 FROM ledger_accounts
+     WHERE account_id IN (p_bidder_id, a.top_bidder_id)
+     ORDER BY ledger_account_id FOR NO KEY UPDATE;
+    -- The top bid is voided first, so that a top bidder raising its own bid
+    -- needs only the new amount.
+    v_raise := a.top_bidder_id = p_bidder_id;
+    IF a.top_bid_id IS NOT NULL THEN
+        PERFORM _hold_void(a.top_bid_id, p_as_of);
+        UPDATE bids SET state = 'outbid' WHERE bid_id = a.top_bid_id;
+        IF NOT v_raise THEN
+            INSERT INTO outbox (kind, account_id, handle, at, detail)
+            VALUES ('outbid', a.top_bidder_id, v_handle, p_as_of,
+                    format('You were outbid on @%s at %s; your %s is available again.',
+                           v_handle, dollars(p_amount), dollars(a.top_cents)));
+        END IF;
+    END IF;
+    SELECT o.hold_id, o.created INTO v_hold, v_created
+      FROM _hold_open(p_bidder_id, p_amount, p_key, v_request, v_handle::text, p_as_of) o;
+    INSERT INTO bids (bid_id, auction_id, bidder_id, amount_cents, at, state)
+    VALUES (v_hold, a.auction_id, p_bidder_id, p_amount, p_as_of, 'top');
+    -- a bid in the last hour keeps the auction open an hour after it
+    v_ends := greatest(a.ends_at, p_as_of + interval '1 hour');
+    UPDATE auctions SET top_bid_id = v_hold, top_cents = p_amount, top_bidder_id = p_bidder_id,
+                        bid_count = bid_count + 1, ends_at = v_ends
+     WHERE auction_id = a.auction_id;
+    RETURN v_hold;
+END $$;
+
+CREATE OR REPLACE FUNCTION @extschema@._cancel_auction(p_candidate text, p_seller_id bigint,
+                                            p_as_of timestamptz, p_key text)
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    v_handle handle := _canonical(p_candidate);
+    a auctions;
+BEGIN
+    IF p_seller_id IS NOT NULL AND (_claim_request(p_seller_id, p_key,
+            format('cancel_auction(candidate => %L, seller_id => %s)', p_candidate, p_seller_id),
+            p_as_of)).replayed THEN
+        RETURN;
+    END IF;
+    SELECT * INTO a FROM auctions WHERE handle = v_handle AND state = 'open' FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'handle "%" is not being auctioned', v_handle
+            USING ERRCODE = 'HM008', DETAIL = 'No auction of it is open.';
+    END IF;
+    IF a.seller_id IS NULL THEN
+        RAISE EXCEPTION 'the auction of handle "%" is the platform''s', v_handle
+            USING ERRCODE = 'HM008', DETAIL = 'Only the seller may cancel an auction.';
+    END IF;
+    IF p_seller_id IS NULL OR a.seller_id <> p_seller_id THEN
+        RAISE EXCEPTION 'account % did not start the auction of handle "%"',
+                        coalesce(p_seller_id::text, 'NULL'), v_handle
+            USING ERRCODE = 'HM008';
+    END IF;
+    IF a.bid_count > 0 THEN
+        RAISE EXCEPTION 'the auction of handle "%" has bids', v_handle
+            USING ERRCODE = 'HM008', DETAIL = format('The top bid is %s.', dollars(a.top_cents)),
+                  HINT = 'An auction can be cancelled only before its first bid.';
+    END IF;
+    UPDATE auctions SET state = 'cancelled', closed_at = p_as_of, outcome = 'cancelled by the seller'
+     WHERE auction_id = a.auction_id;
+END $$;
+
+CREATE OR REPLACE FUNCTION @extschema@._accept_offer(p_offer_id bigint, p_seller_id bigint, p_as_of timestamptz,
+                                          p_key text)
+    RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, @extschema@, pg_temp
+AS $$
+DECLARE
+    o offers;
+    v_transfer bigint;
+    v_req record;
+BEGIN
+    PERFORM _require_account(p_seller_id);
+    -- a retry after a lost answer gets the sale's transfer id again
+    v_req := _claim_request(p_seller_id, p_key,
+                            format('accept_offer(offer_id => %s, seller_id => %s)', p_offer_id, p_seller_id),
+                            p_as_of);
+    IF v_req.replayed THEN
+        RETURN v_req.result;
+    END IF;
+    SELECT * INTO o FROM offers WHERE offer_id = p_offer_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'offer % does not exist', p_offer_id
+            USING ERRCODE = 'HM008', DETAIL = format('No offer has the id %s.', p_offer_id);
+    END IF;
+    PERFORM _sellable_by_owner(o.handle, p_seller_id, p_as_of, 'sell');
+    SELECT * INTO o FROM offers WHERE offer_id = p_offer_id FOR UPDATE;
+    IF o.state <> 'open' THEN
+        RAISE EXCEPTION 'offer % is %', p_offer_id, o.state USING ERRCODE = 'HM008';
+    END IF;
+    IF o.expires_at <= p_as_of THEN
+        RAISE EXCEPTION 'offer % has expired', p_offer_id
+            USING ERRCODE = 'HM008', DETAIL = format('It expired at %s.', o.expires_at);
+    END IF;
+    PERFORM _no_open_auction(o.handle);
+    -- accepted first, so that the change of owner voids only the others
+    UPDATE offers SET state = 'accepted', closed_at = p_as_of, sale_transfer_id = 0
+     WHERE offer_id = o.offer_id;
+    v_transfer := _sell_from_hold(o.handle::text, o.offer_id, p_seller_id, p_as_of,
+                                  format('offer %s accepted', o.offer_id));
+    UPDATE offers SET sale_transfer_id = v_transfer WHERE offer_id = o.offer_id;
+    PERFORM _request_done(p_seller_id, p_key, v_transfer);
+    RETURN v_transfer;
+END $$;
+
+COMMENT ON FUNCTION @extschema@.start_release_run(timestamptz, integer, boolean) IS
+    'starts a run of the release sweep (release_dormant() by hand) and takes the release lock; resumes an interrupted run with the same as_of and dry_run; HM016 while another run holds the lock';
 
 -- every recorded role gets what 1.1 adds
 SELECT @extschema@._regrant();

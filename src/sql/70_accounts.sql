@@ -10,9 +10,8 @@ CREATE FUNCTION @extschema@._upsert_account(p_account_id bigint, p_subscription 
     SET search_path = pg_catalog, @extschema@, pg_temp
 AS $$
 BEGIN
-    IF p_account_id IS NULL OR p_subscription IS NULL OR p_verified IS NULL OR p_active_at IS NULL THEN
-        RAISE EXCEPTION 'upsert_account arguments must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
+    PERFORM _require_args('upsert_account', p_account_id IS NULL, p_subscription IS NULL,
+                          p_verified IS NULL, p_active_at IS NULL);
     IF p_subscription NOT IN ('none', 'basic', 'premium', 'premium_plus') THEN
         RAISE EXCEPTION 'unknown subscription "%"', p_subscription
             USING ERRCODE = 'invalid_parameter_value',

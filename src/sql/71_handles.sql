@@ -75,7 +75,9 @@ BEGIN
         PERFORM _refuse_held(v_handle, v_row.hold_reason);
         IF v_row.state <> 'released' THEN
             RAISE EXCEPTION 'handle "%" is taken', v_handle
-                USING ERRCODE = 'HM001', HINT = 'lookup() explains a handle''s state.';
+                USING ERRCODE = 'HM001',
+                      DETAIL = format('It is %s; only a released handle may be registered again.', v_row.state),
+                      HINT = 'lookup() explains a handle''s state.';
         END IF;
         v_phase := handle_phase(v_row, p_as_of);
         IF v_phase.phase NOT IN ('premium', 'available') THEN
@@ -133,7 +135,8 @@ BEGIN
     EXCEPTION WHEN unique_violation THEN
         -- a concurrent registration won: say which rule it broke
         IF EXISTS (SELECT FROM handles WHERE handle = v_handle) THEN
-            RAISE EXCEPTION 'handle "%" is taken', v_handle USING ERRCODE = 'HM001';
+            RAISE EXCEPTION 'handle "%" is taken', v_handle
+                USING ERRCODE = 'HM001', DETAIL = 'Another registration of it committed first.';
         END IF;
         SELECT handle INTO v_other FROM handles WHERE key = v_key;
         RAISE EXCEPTION 'handle "%" is confusable with "%"', v_handle, v_other
@@ -281,7 +284,8 @@ BEGIN
         RETURN;
     END IF;
     IF NOT FOUND OR v_row.hold_reason IS NULL THEN
-        RAISE EXCEPTION 'handle "%" is not under hold', v_handle USING ERRCODE = 'HM008';
+        RAISE EXCEPTION 'handle "%" is not under hold', v_handle
+            USING ERRCODE = 'HM008', DETAIL = 'It has no legal hold to release.';
     END IF;
     v_paused := greatest(p_at - v_row.held_at, interval '0');
     UPDATE handles

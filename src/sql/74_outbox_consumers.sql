@@ -245,6 +245,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown outbox consumer "%"', p_consumer
             USING ERRCODE = 'HM018',
+                  DETAIL = 'No consumer by that name is registered; outbox_consumers() lists those that are.',
                   HINT = 'An operator registers it with outbox_register_consumer().';
     END IF;
     IF p_up_to <= 0 OR p_up_to = v.acked_id THEN

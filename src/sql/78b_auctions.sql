@@ -220,7 +220,8 @@ BEGIN
                 USING ERRCODE = 'HM008',
                       DETAIL = format('Auction %s closed at %s: %s.', a.auction_id, utc_time(a.closed_at), a.outcome);
         END IF;
-        RAISE EXCEPTION 'handle "%" is not being auctioned', v_handle USING ERRCODE = 'HM008';
+        RAISE EXCEPTION 'handle "%" is not being auctioned', v_handle
+            USING ERRCODE = 'HM008', DETAIL = 'No auction of it is open.';
     END IF;
     IF p_as_of >= a.ends_at THEN
         RAISE EXCEPTION 'the auction of handle "%" has ended', v_handle
@@ -295,7 +296,8 @@ BEGIN
     END IF;
     SELECT * INTO a FROM auctions WHERE handle = v_handle AND state = 'open' FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'handle "%" is not being auctioned', v_handle USING ERRCODE = 'HM008';
+        RAISE EXCEPTION 'handle "%" is not being auctioned', v_handle
+            USING ERRCODE = 'HM008', DETAIL = 'No auction of it is open.';
     END IF;
     IF a.seller_id IS NULL THEN
         RAISE EXCEPTION 'the auction of handle "%" is the platform''s', v_handle

@@ -145,7 +145,8 @@ BEGIN
     END IF;
     SELECT * INTO o FROM offers WHERE offer_id = p_offer_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'offer % does not exist', p_offer_id USING ERRCODE = 'HM008';
+        RAISE EXCEPTION 'offer % does not exist', p_offer_id
+            USING ERRCODE = 'HM008', DETAIL = format('No offer has the id %s.', p_offer_id);
     END IF;
     PERFORM _sellable_by_owner(o.handle, p_seller_id, p_as_of, 'sell');
     SELECT * INTO o FROM offers WHERE offer_id = p_offer_id FOR UPDATE;

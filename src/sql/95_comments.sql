@@ -156,7 +156,7 @@ COMMENT ON FUNCTION @extschema@.release_decision(text, timestamptz, interval, in
 COMMENT ON FUNCTION @extschema@.release_decisions(@extschema@.handle, @extschema@.handle, timestamptz, @extschema@.policy) IS
     'what the release sweep would do to each live, unheld handle of the key range [lo, hi] at as_of under a policy version';
 COMMENT ON FUNCTION @extschema@.start_release_run(timestamptz, integer, boolean) IS
-    'starts a run of the release sweep (release_dormant() by hand) and takes the release lock; resumes an interrupted run with the same as_of and dry_run; HM008 while another run holds the lock';
+    'starts a run of the release sweep (release_dormant() by hand) and takes the release lock; resumes an interrupted run with the same as_of and dry_run; HM016 while another run holds the lock';
 COMMENT ON FUNCTION @extschema@.release_batch(bigint) IS
     'the next batch of a running release run: notices, releases and gives back handles in key order; commit after each, and stop when done; HM008 unless the run is running';
 COMMENT ON FUNCTION @extschema@.finish_release_run(bigint) IS

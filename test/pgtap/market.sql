@@ -204,7 +204,7 @@ SELECT is(pg_temp.state(), :'after_jack', 'a reused key changed nothing');
 SELECT is(pg_temp.error_of($$ SELECT handle_market.buy('jack', 16, 5000000, 'buy-jack-16', pg_temp.day(100)) $$),
           'HM008: handle "jack" is not for sale / not for sale: registered', 'HM008: a second buyer is refused');
 SELECT is(pg_temp.error_of($$ SELECT handle_market.buy('JACK', 10, 5000000, 'buy-jack-again', pg_temp.day(101)) $$),
-          'HM008: account 10 already owns handle "jack" / ', 'HM008: the owner cannot buy it again');
+          'HM008: account 10 already owns handle "jack" / A handle cannot change hands from an account to itself.', 'HM008: the owner cannot buy it again');
 SELECT is(pg_temp.state(), :'after_jack', 'the refusals changed nothing');
 
 -- ---------------------------------------------------------------------

@@ -75,7 +75,7 @@ SELECT is(pg_temp.error_of(format('SELECT handle_market.outbox_ack(%L, %s)', 'ma
                  :base::bigint + 7, :base::bigint + 6),
           'an id beyond the last message is refused');
 SELECT is(pg_temp.error_of($$ SELECT handle_market.outbox_ack('unknown_one', 1) $$),
-          'HM018: unknown outbox consumer "unknown_one" / ', 'an unknown consumer is refused (HM018)');
+          'HM018: unknown outbox consumer "unknown_one" / No consumer by that name is registered; outbox_consumers() lists those that are.', 'an unknown consumer is refused (HM018)');
 SELECT is(pg_temp.error_of($$ SELECT handle_market.outbox_ack('mailer', NULL) $$),
           '22004: up_to must not be null / ', 'a NULL id is refused');
 SELECT is(outbox_ack('search.index-2', :base::bigint + 5), :base::bigint + 5, 'search.index-2 acknowledges up to 5');

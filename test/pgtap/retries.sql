@@ -64,11 +64,11 @@ SELECT is(pg_temp.writes(), :'w', 'register_handle: the retry adds no event and 
 SELECT is(pg_temp.row_of('retryme'), :'r', 'register_handle: the retry leaves the row as it was');
 SELECT is(pg_temp.active(1), pg_temp.day(0), 'register_handle: the retry is not activity (nothing written)');
 SELECT is(pg_temp.error_of($$ SELECT register_handle(2, 'retryme', pg_temp.day(0) + interval '1 hour') $$),
-          'HM001: handle "retryme" is taken / ', 'register_handle: another account still gets HM001');
+          'HM001: handle "retryme" is taken / It is registered; only a released handle may be registered again.', 'register_handle: another account still gets HM001');
 SELECT is(pg_temp.error_of($$ SELECT register_handle(2, 'retrymee', pg_temp.day(0) + interval '1 hour') $$),
           'no error', 'register_handle: a handle of account 2');
 SELECT is(pg_temp.error_of($$ SELECT register_handle(1, 'retrymee', pg_temp.day(0) + interval '1 hour') $$),
-          'HM001: handle "retrymee" is taken / ', 'register_handle: account 1 registering account 2''s handle: HM001');
+          'HM001: handle "retrymee" is taken / It is registered; only a released handle may be registered again.', 'register_handle: account 1 registering account 2''s handle: HM001');
 -- a reservation added since refuses new registrations, not the retry
 SELECT pg_temp.writes() AS w \gset
 SELECT lives_ok($$ SELECT reserve_handle('retryme', 'brand') $$, 'retryme reserved after its registration');
@@ -139,9 +139,9 @@ SELECT is(pg_temp.row_of('lapsed_one'), :'r', 'release_hold: the retry leaves th
 SELECT is((SELECT count(*) FROM handle_events WHERE handle = 'lapsed_one' AND from_state = 'held'), 1::bigint,
           'release_hold: one release recorded');
 SELECT is(pg_temp.error_of($$ SELECT release_hold('retryme', pg_temp.day(72)) $$),
-          'HM008: handle "retryme" is not under hold / ', 'release_hold: a handle never held gets HM008 as before');
+          'HM008: handle "retryme" is not under hold / It has no legal hold to release.', 'release_hold: a handle never held gets HM008 as before');
 SELECT is(pg_temp.error_of($$ SELECT release_hold('never_seen', pg_temp.day(72)) $$),
-          'HM008: handle "never_seen" is not under hold / ', 'release_hold: a handle nobody has gets HM008 as before');
+          'HM008: handle "never_seen" is not under hold / It has no legal hold to release.', 'release_hold: a handle nobody has gets HM008 as before');
 SELECT is(pg_temp.error_of($$ SELECT hold_handle('never_seen', 'court order 3', pg_temp.day(72)) $$),
           'HM008: handle "never_seen" is not registered / ', 'hold_handle: a handle nobody has gets HM008 as before');
 
